@@ -1,0 +1,104 @@
+// Package config holds Rampart's policy file: one strict TOML file with
+// exported defaults, validated up front. Unknown keys are errors, so a typo
+// never silently falls back to a default.
+//
+// It must not open stores, databases or the network: it only reads and checks
+// the file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/rampart-ids/rampart/internal/ipclass"
+)
+
+// DefaultPath is where Rampart looks for its config file when --config is
+// not given. A missing file there means "all defaults".
+const DefaultPath = "/etc/rampart/rampart.toml"
+
+// Config is the parsed, validated policy file.
+type Config struct {
+	// LocalNetworks are the networks whose sources are "local" (scope
+	// local) rather than "internet". Default: ipclass.DefaultLocalNetworks.
+	LocalNetworks []netip.Prefix
+	// Store is the embedded store's path; empty means the default location.
+	Store string
+}
+
+// file is the TOML shape of Config.
+type file struct {
+	LocalNetworks []string `toml:"local_networks"`
+	Store         string   `toml:"store"`
+}
+
+// Defaults returns the configuration used when no file exists.
+func Defaults() Config {
+	return Config{LocalNetworks: ipclass.DefaultLocalNetworks()}
+}
+
+// Load reads and validates the file at path. If path is DefaultPath and the
+// file does not exist, Load returns Defaults; a missing file named
+// explicitly is an error.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && path == DefaultPath {
+			return Defaults(), nil
+		}
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse validates a config file's contents; name is used in errors.
+func Parse(name string, data []byte) (Config, error) {
+	var f file
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&f)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return Config{}, fmt.Errorf("config %s: unknown key(s): %s", name, strings.Join(keys, ", "))
+	}
+	c := Defaults()
+	if md.IsDefined("local_networks") {
+		c.LocalNetworks = c.LocalNetworks[:0]
+		for i, s := range f.LocalNetworks {
+			p, err := ipclass.ParsePrefix(s)
+			if err != nil {
+				return Config{}, fmt.Errorf("config %s: local_networks[%d]: %w", name, i, err)
+			}
+			c.LocalNetworks = append(c.LocalNetworks, p)
+		}
+	}
+	c.Store = f.Store
+	return c, nil
+}
+
+// Marshal writes c as a TOML config file with comments.
+func Marshal(c Config) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Rampart configuration (TOML). Unknown keys are errors.\n\n")
+	b.WriteString("# Networks whose sources count as local (--scope local) rather than internet.\n")
+	b.WriteString("local_networks = [\n")
+	for _, p := range c.LocalNetworks {
+		fmt.Fprintf(&b, "  %q,\n", p.String())
+	}
+	b.WriteString("]\n\n")
+	b.WriteString("# Path of the embedded alert store; empty: /var/lib/rampart/rampart.db as root,\n")
+	b.WriteString("# else $XDG_DATA_HOME/rampart/rampart.db.\n")
+	fmt.Fprintf(&b, "store = %q\n", c.Store)
+	return b.Bytes()
+}

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rampart-ids/rampart/internal/ipclass"
+)
+
+func TestDefaultsRoundTrip(t *testing.T) {
+	c, err := Parse("defaults", Marshal(Defaults()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.LocalNetworks, ipclass.DefaultLocalNetworks()) {
+		t.Errorf("LocalNetworks = %v", c.LocalNetworks)
+	}
+}
+
+func TestParse(t *testing.T) {
+	c, err := Parse("x.toml", []byte(`local_networks = ["10.40.0.0/24", "192.168.0.0/24"]`+"\nstore = \"/tmp/r.db\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.LocalNetworks) != 2 || c.LocalNetworks[0].String() != "10.40.0.0/24" || c.Store != "/tmp/r.db" {
+		t.Errorf("Parse = %+v", c)
+	}
+	c, err = Parse("x.toml", []byte("local_networks = []\n"))
+	if err != nil || len(c.LocalNetworks) != 0 {
+		t.Errorf("empty list: %+v, %v", c, err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := map[string]string{
+		"local_network = []\n":              "unknown key(s): local_network",
+		"local_networks = [\"10.40.0.\"]\n": `local_networks[0]: invalid network "10.40.0."`,
+		"local_networks = 3\n":              "x.toml",
+	}
+	for in, want := range tests {
+		_, err := Parse("x.toml", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want it to contain %q", in, err, want)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.toml")); err == nil {
+		t.Error("explicit missing file: no error")
+	}
+	p := filepath.Join(t.TempDir(), "r.toml")
+	os.WriteFile(p, []byte("store = \"s.db\"\n"), 0o600)
+	c, err := Load(p)
+	if err != nil || c.Store != "s.db" || len(c.LocalNetworks) == 0 {
+		t.Errorf("Load = %+v, %v", c, err)
+	}
+}
