@@ -1,0 +1,107 @@
+// Package cli is rampart's command line: the root command, the wiring of
+// every command package, and the one place that maps errors to exit codes.
+// It is the only package that imports the CLI library's root.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
+	"github.com/rampart-ids/rampart/internal/cli/configcmd"
+	"github.com/rampart-ids/rampart/internal/cli/importcmd"
+	"github.com/rampart-ids/rampart/internal/cli/ipcmd"
+	"github.com/rampart-ids/rampart/internal/cli/samplecmd"
+	"github.com/rampart-ids/rampart/internal/cli/topcmd"
+)
+
+// Exit codes.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// Stdio are the process's standard streams.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Main runs rampart with args and returns the exit code.
+func Main(ctx context.Context, args []string, stdio Stdio) int {
+	f := &cmdutil.Factory{In: stdio.In, Out: stdio.Out, Err: stdio.Err, Now: time.Now, Getenv: os.Getenv}
+	root := NewRoot(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(stdio.Err, "rampart: %v\n", err)
+	switch {
+	case cmdutil.IsUsage(err):
+		fmt.Fprintln(stdio.Err, "Run 'rampart --help' for usage.")
+		return ExitUsage
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	default:
+		return ExitError
+	}
+}
+
+// NewRoot returns the root command with every subcommand.
+func NewRoot(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rampart",
+		Short: "Turn OSSEC alerts into knowledge of who attacks you",
+		Long: `Rampart reads OSSEC alerts (alerts.log, alerts.json, the ossec-dbd database),
+finds the sources that attack you, and shows their history.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(f.Out)
+	root.SetErr(f.Err)
+	root.SetIn(f.In)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.ConfigPath, "config", "", "config `FILE` (default /etc/rampart/rampart.toml if present)")
+	pf.StringVar(&f.StorePath, "store", "", "store `PATH` (default /var/lib/rampart/rampart.db as root, else $XDG_DATA_HOME/rampart/rampart.db)")
+	pf.StringVar(&f.LogLevel, "log-level", "warn", "diagnostics level: debug, info, warn, error")
+	root.AddCommand(
+		topcmd.New(f),
+		ipcmd.New(f),
+		importcmd.New(f),
+		samplecmd.New(f),
+		configcmd.New(f),
+	)
+	// Wrong arguments (cobra.Args validators) are usage errors too.
+	for _, c := range root.Commands() {
+		wrapArgs(c)
+	}
+	return root
+}
+
+func wrapArgs(c *cobra.Command) {
+	if c.Args != nil {
+		orig := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := orig(cmd, args); err != nil {
+				return &cmdutil.UsageError{Err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
+}

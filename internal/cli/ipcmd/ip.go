@@ -1,0 +1,217 @@
+// Package ipcmd is "rampart ip ADDR": one source's history, the drill-down
+// an operator otherwise writes by hand in SQL.
+package ipcmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-ids/rampart/internal/analytics"
+	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
+	"github.com/rampart-ids/rampart/internal/ossec"
+)
+
+// Options are ip's flags.
+type Options struct {
+	Query  cmdutil.QueryFlags
+	Limit  int
+	Format string
+}
+
+// New returns the ip command.
+func New(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{}
+	cmd := &cobra.Command{
+		Use:   "ip ADDR",
+		Short: "Show one source's history",
+		Long: `Show everything known about one source address: first and last seen,
+alerts by rule, level, location and day, then its alerts newest first.`,
+		Example: `  rampart ip 218.92.0.17
+  rampart ip 2001:db8:4:2::17 --alerts /var/ossec/logs/alerts --limit 50
+  rampart ip 203.0.113.45 --db mysql://ossec@127.0.0.1/ossec --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd.Context(), f, cmd, opts, args[0])
+		},
+	}
+	opts.Query.Register(cmd.Flags())
+	cmd.Flags().MarkHidden("scope")
+	cmd.Flags().MarkHidden("local-nets")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "list at most `N` alerts, newest first")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table or json")
+	return cmd
+}
+
+// Report is ip's JSON output.
+type Report struct {
+	IP         string          `json:"ip"`
+	Count      int64           `json:"count"`
+	FirstSeen  *time.Time      `json:"first_seen"`
+	LastSeen   *time.Time      `json:"last_seen"`
+	ByRule     []RuleCount     `json:"by_rule"`
+	ByLevel    []LevelCount    `json:"by_level"`
+	ByLocation []LocationCount `json:"by_location"`
+	ByDay      []DayCount      `json:"by_day"`
+	Alerts     []Alert         `json:"alerts"`
+}
+
+// RuleCount is one line of by_rule.
+type RuleCount struct {
+	RuleID      int    `json:"rule_id"`
+	Description string `json:"description"`
+	Level       int    `json:"level"`
+	Count       int64  `json:"count"`
+}
+
+// LevelCount is one line of by_level.
+type LevelCount struct {
+	Level int   `json:"level"`
+	Count int64 `json:"count"`
+}
+
+// LocationCount is one line of by_location.
+type LocationCount struct {
+	Location string `json:"location"`
+	Agent    string `json:"agent,omitempty"`
+	Count    int64  `json:"count"`
+}
+
+// DayCount is one line of by_day.
+type DayCount struct {
+	Day   string `json:"day"`
+	Count int64  `json:"count"`
+}
+
+// Alert is one line of alerts.
+type Alert struct {
+	Time     time.Time `json:"time"`
+	RuleID   int       `json:"rule_id"`
+	Level    int       `json:"level"`
+	Location string    `json:"location"`
+	Log      string    `json:"log"`
+}
+
+func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Options, arg string) error {
+	if err := cmdutil.CheckFormat(opts.Format, cmdutil.FormatTable, cmdutil.FormatJSON); err != nil {
+		return err
+	}
+	addr, ok := ossec.ParseAddr(arg)
+	if !ok {
+		return &cmdutil.UsageError{Err: fmt.Errorf("invalid address %q: want an IPv4 or IPv6 address", arg)}
+	}
+	if opts.Limit < 0 {
+		return cmdutil.FlagError("limit", strconv.Itoa(opts.Limit), fmt.Errorf("must not be negative"))
+	}
+	filter, err := opts.Query.Filter(f, cmd.Flags())
+	if err != nil {
+		return err
+	}
+	problems := cmdutil.NewProblemPrinter(f.Err, 10)
+	backend, files, closeFn, err := opts.Query.Backend(ctx, f, problems.Report)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	rep, err := backend.SourceReport(ctx, addr, filter, opts.Limit)
+	if err != nil {
+		return err
+	}
+	problems.Summary()
+	if files != nil && files.Read.Malformed > 0 {
+		fmt.Fprintf(f.Err, "read %d alerts, %d malformed (not counted)\n", files.Read.Alerts, files.Read.Malformed)
+	}
+	out := convert(rep)
+	if opts.Format == cmdutil.FormatJSON {
+		return cmdutil.WriteJSON(f.Out, out)
+	}
+	return writeText(f.Out, out)
+}
+
+func convert(r analytics.SourceReport) Report {
+	out := Report{
+		IP: r.Addr.String(), Count: r.Count,
+		ByRule: []RuleCount{}, ByLevel: []LevelCount{}, ByLocation: []LocationCount{}, ByDay: []DayCount{}, Alerts: []Alert{},
+	}
+	if r.Count > 0 {
+		first, last := r.FirstSeen.UTC(), r.LastSeen.UTC()
+		out.FirstSeen, out.LastSeen = &first, &last
+	}
+	for _, c := range r.ByRule {
+		out.ByRule = append(out.ByRule, RuleCount(c))
+	}
+	for _, c := range r.ByLevel {
+		out.ByLevel = append(out.ByLevel, LevelCount(c))
+	}
+	for _, c := range r.ByLocation {
+		loc := ossec.ParseLocation(c.Location)
+		out.ByLocation = append(out.ByLocation, LocationCount{Location: c.Location, Agent: loc.Agent, Count: c.Count})
+	}
+	for _, c := range r.ByDay {
+		out.ByDay = append(out.ByDay, DayCount{Day: c.Day.Format(time.DateOnly), Count: c.Count})
+	}
+	for _, a := range r.Alerts {
+		out.Alerts = append(out.Alerts, Alert{Time: a.Time.UTC(), RuleID: a.RuleID, Level: a.Level, Location: a.Location, Log: a.Log})
+	}
+	return out
+}
+
+func writeText(w io.Writer, r Report) error {
+	if r.Count == 0 {
+		_, err := fmt.Fprintf(w, "%s: no alerts\n", r.IP)
+		return err
+	}
+	fmt.Fprintf(w, "%s: %d alerts, first seen %s, last seen %s\n", r.IP, r.Count,
+		r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339))
+
+	fmt.Fprintln(w, "\nBy rule")
+	rows := make([][]string, len(r.ByRule))
+	for i, c := range r.ByRule {
+		rows[i] = []string{strconv.Itoa(c.RuleID), strconv.Itoa(c.Level), strconv.FormatInt(c.Count, 10), c.Description}
+	}
+	cmdutil.WriteTable(w, []string{"  RULE", "LEVEL", "COUNT", "DESCRIPTION"}, indent(rows))
+
+	fmt.Fprintln(w, "\nBy level")
+	rows = rows[:0]
+	for _, c := range r.ByLevel {
+		rows = append(rows, []string{strconv.Itoa(c.Level), strconv.FormatInt(c.Count, 10)})
+	}
+	cmdutil.WriteTable(w, []string{"  LEVEL", "COUNT"}, indent(rows))
+
+	fmt.Fprintln(w, "\nBy location")
+	rows = rows[:0]
+	for _, c := range r.ByLocation {
+		rows = append(rows, []string{strconv.FormatInt(c.Count, 10), c.Location})
+	}
+	cmdutil.WriteTable(w, []string{"  COUNT", "LOCATION"}, indent(rows))
+
+	fmt.Fprintln(w, "\nBy day (UTC)")
+	rows = rows[:0]
+	for _, c := range r.ByDay {
+		rows = append(rows, []string{c.Day, strconv.FormatInt(c.Count, 10)})
+	}
+	cmdutil.WriteTable(w, []string{"  DAY", "COUNT"}, indent(rows))
+
+	fmt.Fprintf(w, "\nLatest %d alerts\n", len(r.Alerts))
+	for _, a := range r.Alerts {
+		fmt.Fprintf(w, "  %s  rule %d (level %d)  %s\n", a.Time.Format(time.RFC3339), a.RuleID, a.Level, a.Location)
+		for _, l := range strings.Split(a.Log, "\n") {
+			fmt.Fprintf(w, "      %s\n", l)
+		}
+	}
+	return nil
+}
+
+func indent(rows [][]string) [][]string {
+	for _, r := range rows {
+		if len(r) > 0 {
+			r[0] = "  " + r[0]
+		}
+	}
+	return rows
+}
