@@ -55,8 +55,9 @@ bench_out=$(GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkParse$' -benchtime 2
 per_s=$(echo "$bench_out" | grep -oE '[0-9.]+ alerts/s' | head -1 | cut -d' ' -f1)
 row "parse alerts.log (alerts/s, 1 core)" "$(printf '%.0f' "$per_s")" "1000000" "$(ratio "$per_s" 1000000)" "the issue's target"
 t_top_file=$(median_time "$R" top --alerts "$log" --limit 1)
-t_grep=$(median_time grep -c '^\*\* Alert' "$log")
-row "top --alerts over the file (s)" "$t_top_file" "$t_grep" "$(ratio "$t_top_file" "$t_grep")" "grep -c '^** Alert' (reading floor)"
+# (Not grep: with its output on /dev/null GNU grep stops at the first match.)
+t_wc=$(median_time wc -l "$log")
+row "top --alerts over the file (s)" "$t_top_file" "$t_wc" "$(ratio "$t_top_file" "$t_wc")" "wc -l of the file (reading floor)"
 
 # 2. Import into a fresh store.
 store="$OUT/store-$N.db"

@@ -19,8 +19,8 @@ import (
 // found is false when source was never committed.
 func (s *Store) Checkpoint(ctx context.Context, source string) (cp Checkpoint, found bool, err error) {
 	var pos string
-	err = s.db.QueryRowContext(ctx, "SELECT byte_offset, line, positions FROM checkpoints WHERE source = ?", source).
-		Scan(&cp.Offset, &cp.Line, &pos)
+	err = s.db.QueryRowContext(ctx, "SELECT byte_offset, line, positions, detail FROM checkpoints WHERE source = ?", source).
+		Scan(&cp.Offset, &cp.Line, &pos, &cp.Detail)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Checkpoint{}, false, nil
 	}

@@ -224,6 +224,7 @@ func TestCheckpointRoundtrip(t *testing.T) {
 		{Offset: 1234, Line: 56},
 		{Positions: map[int]int64{1: 99, 7: 1 << 40}},
 		{Offset: 1 << 42, Line: 1 << 30, Positions: map[int]int64{0: 1}},
+		{Offset: 7, Line: 2, Detail: `{"dev":2049,"ino":1234,"identity":"alerts.log:ab12"}`},
 		{},
 	}
 	for _, want := range tests {

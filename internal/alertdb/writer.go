@@ -27,6 +27,10 @@ type Checkpoint struct {
 	// Positions holds, for an ossec-dbd source, the last alert id imported
 	// per server_id.
 	Positions map[int]int64
+	// Detail is opaque resume state of the reader that produced the
+	// alerts, such as a followed file's identity (device, inode, first
+	// line); the store keeps it and gives it back.
+	Detail string
 }
 
 // WriterStats counts what a Writer's commits stored.

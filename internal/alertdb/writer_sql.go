@@ -505,10 +505,10 @@ func (q *sqlSide) commit(cp Checkpoint) error {
 			return err
 		}
 	}
-	if _, err := q.w.conn.ExecContext(ctx, `INSERT INTO checkpoints (source, byte_offset, line, positions, updated) VALUES (?, ?, ?, ?, ?)
+	if _, err := q.w.conn.ExecContext(ctx, `INSERT INTO checkpoints (source, byte_offset, line, positions, detail, updated) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
-		positions = excluded.positions, updated = excluded.updated`,
-		q.w.source, cp.Offset, cp.Line, string(pos), time.Now().Unix()); err != nil {
+		positions = excluded.positions, detail = excluded.detail, updated = excluded.updated`,
+		q.w.source, cp.Offset, cp.Line, string(pos), cp.Detail, time.Now().Unix()); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	if _, err := q.w.conn.ExecContext(ctx, "COMMIT"); err != nil {

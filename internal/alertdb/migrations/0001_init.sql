@@ -92,6 +92,7 @@ CREATE TABLE checkpoints (
     byte_offset INTEGER NOT NULL,
     line        INTEGER NOT NULL,
     positions   TEXT    NOT NULL, -- JSON object: server_id -> last alert id
+    detail      TEXT    NOT NULL DEFAULT '', -- the reader's own resume state (a followed file's identity)
     updated     INTEGER NOT NULL
 );
 

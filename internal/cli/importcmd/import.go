@@ -24,6 +24,8 @@ import (
 type Options struct {
 	Sources  []string
 	Progress string
+	Follow   bool
+	Poll     time.Duration
 }
 
 // New returns the import command.
@@ -37,10 +39,17 @@ plain or .gz, or an OSSEC logs/alerts directory) and ossec-dbd databases
 (mysql://user:pass@host:3306/ossec, postgres://...).
 
 Importing the same alerts twice stores them once. An interrupted import
-(Ctrl-C, kill) resumes from its last commit when run again.`,
+(Ctrl-C, kill) resumes from its last commit when run again.
+
+With --follow, import one source and keep importing what is added to it
+until stopped: a file across OSSEC's nightly rotation and truncation, or a
+database by new row ids. New alerts are committed within a second. Started
+again, it resumes after the last committed alert, catching up on day files
+rotated while it was down.`,
 		Example: `  rampart import /var/ossec/logs/alerts
   rampart import /var/ossec/logs/alerts/alerts.log
-  rampart import mysql://ossec:secret@127.0.0.1:3306/ossec`,
+  rampart import mysql://ossec:secret@127.0.0.1:3306/ossec
+  rampart import --follow /var/ossec/logs/alerts/alerts.log`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Sources = args
@@ -48,6 +57,8 @@ Importing the same alerts twice stores them once. An interrupted import
 		},
 	}
 	cmd.Flags().StringVar(&opts.Progress, "progress", "auto", "progress bar: auto (on a terminal), always or never")
+	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "keep importing new alerts of one file or database until stopped")
+	cmd.Flags().DurationVar(&opts.Poll, "poll", 0, "with --follow: how often to look for new alerts (default 250ms for files, 5s for databases)")
 	return cmd
 }
 
@@ -81,6 +92,12 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 		} else {
 			files = append(files, s)
 		}
+	}
+	if opts.Follow {
+		if len(opts.Sources) != 1 {
+			return &cmdutil.UsageError{Err: errors.New("--follow takes exactly one source")}
+		}
+		return follow(ctx, f, opts, len(dsns) == 1)
 	}
 	paths, err := ingest.Expand(files)
 	if err != nil {
@@ -149,6 +166,38 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 		fmt.Fprintf(f.Err, "total: %d alerts read, %d added, %d already stored, %d malformed in %s\n",
 			total.Read, total.Added, total.Duplicates, total.Malformed, f.Now().Sub(start).Round(time.Millisecond))
 	}
+	return nil
+}
+
+// follow imports one source live until the context ends (SIGINT, SIGTERM),
+// which is its normal way to stop: it commits what it has and exits 0.
+func follow(ctx context.Context, f *cmdutil.Factory, opts *Options, isDB bool) error {
+	store, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	problems := cmdutil.NewProblemPrinter(f.Err, 10)
+	im := &ingest.Importer{Store: store, Problems: problems.Report, Now: f.Now}
+	fo := ingest.FollowOptions{Poll: opts.Poll, Logger: f.Logger()}
+	src := opts.Sources[0]
+	fmt.Fprintf(f.Err, "following %s (stop with Ctrl-C or SIGTERM)\n", src)
+	var res ingest.Result
+	if isDB {
+		db, err := ossecdb.Open(ctx, src)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		res, err = im.FollowDB(ctx, db, db.String(), fo)
+		if err != nil {
+			return err
+		}
+	} else if res, err = im.FollowFile(ctx, src, fo); err != nil {
+		return err
+	}
+	res.Malformed = problems.Count()
+	problems.Summary()
+	summary(f.Err, res)
 	return nil
 }
 
