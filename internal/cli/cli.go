@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,8 @@ func Main(ctx context.Context, args []string, stdio Stdio) int {
 	}
 	fmt.Fprintf(stdio.Err, "rampart: %v\n", err)
 	switch {
-	case cmdutil.IsUsage(err):
+	// cobra reports an unknown subcommand as a plain error.
+	case cmdutil.IsUsage(err), strings.HasPrefix(err.Error(), "unknown command "):
 		fmt.Fprintln(stdio.Err, "Run 'rampart --help' for usage.")
 		return ExitUsage
 	case errors.Is(err, context.Canceled):

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -126,7 +127,7 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 			im.Progress = func(pr ingest.Progress) {
 				tracker.UpdateTotal(pr.Total)
 				tracker.SetValue(pr.Done)
-				tracker.UpdateMessage(fmt.Sprintf("%s  %d alerts  %s", p, pr.Read, rate(pr.Read, pr.Elapsed)))
+				tracker.UpdateMessage(fmt.Sprintf("%s: %d alerts, %s", filepath.Base(p), pr.Read, rate(pr.Read, pr.Elapsed)))
 			}
 		}
 		res, err := im.ImportFile(ctx, p)
@@ -233,7 +234,7 @@ func startBar(w io.Writer, name string) (progress.Writer, *progress.Tracker) {
 	pw.SetAutoStop(false)
 	pw.SetUpdateFrequency(100 * time.Millisecond)
 	pw.SetTrackerLength(30)
-	pw.SetMessageLength(60)
+	pw.SetMessageLength(56)
 	pw.SetStyle(progress.StyleDefault)
 	pw.Style().Visibility.ETA = true
 	pw.Style().Visibility.Speed = false

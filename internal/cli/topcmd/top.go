@@ -100,7 +100,8 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	}
 	switch opts.Format {
 	case cmdutil.FormatJSON:
-		return cmdutil.WriteJSON(f.Out, rows)
+		_, err := f.Out.Write(appendJSON(make([]byte, 0, 180*len(rows)+4), rows))
+		return err
 	case cmdutil.FormatCSV:
 		return cmdutil.WriteCSV(f.Out, header, cells(rows))
 	default:
