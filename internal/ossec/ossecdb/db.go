@@ -27,6 +27,10 @@ type Options struct {
 	// Logger receives debug lines about the layout and the queries (nil:
 	// discard).
 	Logger *slog.Logger
+	// TopIndexAdviceRows is the estimated size of alert above which
+	// TopIndexAdvice advises the top index (0:
+	// DefaultTopIndexAdviceRows).
+	TopIndexAdviceRows int64
 }
 
 // DB is an open ossec-dbd database. It is safe for concurrent use.
@@ -39,6 +43,11 @@ type DB struct {
 	// noSrcIndex is a MySQL hint keeping the optimiser off the src_ip
 	// index for aggregation (see srcIndexHint), or "".
 	noSrcIndex string
+	// cols are alert's column types by name, for what an index may hold.
+	cols map[string]string
+	// rows is the catalogue's estimate of alert's rows at Open, -1 when
+	// the catalogue has none.
+	rows int64
 }
 
 // Open connects to the database named by dsn (see ParseDSN) with a connect
@@ -70,23 +79,38 @@ func newDB(ctx context.Context, sdb *sql.DB, cfg Config, o Options) (*DB, error)
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize
 	}
+	if o.TopIndexAdviceRows <= 0 {
+		o.TopIndexAdviceRows = DefaultTopIndexAdviceRows
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "ossecdb", "database", cfg.Database)
 	db := &DB{sql: sdb, cfg: cfg, opts: o, log: log}
-	l, err := detectLayout(ctx, sdb, cfg.Dialect)
+	l, cols, err := detectLayout(ctx, sdb, cfg.Dialect)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.where(), err)
 	}
+	db.cols = cols
+	idx, err := readIndexes(ctx, sdb, cfg.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.where(), err)
+	}
+	l.TopIndex = findTopIndex(l, idx).name
 	db.layout = l
 	if cfg.Dialect == MySQL {
 		if db.noSrcIndex, err = srcIndexHint(ctx, sdb); err != nil {
 			return nil, fmt.Errorf("%s: %w", cfg.where(), err)
 		}
 	}
-	log.Debug("layout detected", "layout", l.String(), "hint", db.noSrcIndex)
+	// The estimate only decides whether to give advice: a catalogue
+	// that does not answer must not stop the reading.
+	if db.rows, err = estimateRows(ctx, sdb, cfg.Dialect); err != nil {
+		log.Debug("no row estimate", "error", err)
+		db.rows = -1
+	}
+	log.Debug("layout detected", "layout", l.String(), "hint", db.noSrcIndex, "rows_estimate", db.rows)
 	return db, nil
 }
 
@@ -121,6 +145,10 @@ type Layout struct {
 	// signature, category + signature_category_mapping, location and
 	// server exist.
 	HasSignature, HasGroups, HasLocation, HasServer bool
+	// TopIndex names an index on alert whose leading columns are
+	// TopIndexColumns, under any name, so that TopSources reads that
+	// index and never the table; "" when there is none.
+	TopIndex string
 }
 
 // String describes the layout in a few words, e.g. "mysql, text IPs,
@@ -148,12 +176,30 @@ func (l Layout) String() string {
 	default:
 		parts = append(parts, "no level")
 	}
+	if l.TopIndex != "" {
+		parts = append(parts, "top index "+l.TopIndex)
+	}
 	return strings.Join(parts, ", ")
 }
 
+// Family names the ossec-dbd schema family of the layout: "2.8" (integer
+// IPs, log in data), "hybrid" (integer IPs, log in alert: pre-2.9 patched
+// builds) or "2.9+" (text IPs: 2.9, 3.x, 4.x and master, whose tables
+// differ only in the nullability of src_ip).
+func (l Layout) Family() string {
+	switch {
+	case l.TextIPs:
+		return "2.9+"
+	case l.AlertHasLog:
+		return "hybrid"
+	}
+	return "2.8"
+}
+
 // detectLayout reads information_schema for the current database (MySQL)
-// or schema (PostgreSQL).
-func detectLayout(ctx context.Context, db *sql.DB, d Dialect) (Layout, error) {
+// or schema (PostgreSQL). It also returns alert's column types by column
+// name.
+func detectLayout(ctx context.Context, db *sql.DB, d Dialect) (Layout, map[string]string, error) {
 	scope := "table_schema = DATABASE()"
 	if d == Postgres {
 		scope = "table_schema = current_schema()"
@@ -162,24 +208,24 @@ func detectLayout(ctx context.Context, db *sql.DB, d Dialect) (Layout, error) {
 		FROM information_schema.columns WHERE `+scope+`
 		AND LOWER(table_name) IN ('alert', 'data', 'signature', 'category', 'signature_category_mapping', 'location', 'server')`)
 	if err != nil {
-		return Layout{}, fmt.Errorf("read information_schema: %w", err)
+		return Layout{}, nil, fmt.Errorf("read information_schema: %w", err)
 	}
 	defer rows.Close()
 	cols := map[string]string{} // "table.column" → data type
 	for rows.Next() {
 		var t, c, typ string
 		if err := rows.Scan(&t, &c, &typ); err != nil {
-			return Layout{}, fmt.Errorf("read information_schema: %w", err)
+			return Layout{}, nil, fmt.Errorf("read information_schema: %w", err)
 		}
 		cols[t+"."+c] = typ
 	}
 	if err := rows.Err(); err != nil {
-		return Layout{}, fmt.Errorf("read information_schema: %w", err)
+		return Layout{}, nil, fmt.Errorf("read information_schema: %w", err)
 	}
 	has := func(tc string) bool { _, ok := cols[tc]; return ok }
 	for _, need := range []string{"alert.id", "alert.server_id", "alert.rule_id", "alert.alertid", "alert.src_ip", "alert.location_id"} {
 		if !has(need) {
-			return Layout{}, fmt.Errorf("not an ossec-dbd database: no column %s (import OSSEC's mysql.schema or postgresql.schema, or check the database name)", need)
+			return Layout{}, nil, fmt.Errorf("not an ossec-dbd database: no column %s (import OSSEC's mysql.schema or postgresql.schema, or check the database name)", need)
 		}
 	}
 	l := Layout{Dialect: d}
@@ -188,7 +234,7 @@ func detectLayout(ctx context.Context, db *sql.DB, d Dialect) (Layout, error) {
 		l.TextIPs = true
 	case "int", "integer", "bigint", "smallint", "mediumint", "tinyint", "numeric", "decimal":
 	default:
-		return Layout{}, fmt.Errorf("alert.src_ip has type %q: want text or integer", cols["alert.src_ip"])
+		return Layout{}, nil, fmt.Errorf("alert.src_ip has type %q: want text or integer", cols["alert.src_ip"])
 	}
 	l.AlertHasLog = has("alert.full_log") && has("alert.user")
 	l.HasData = has("data.id") && has("data.server_id") && has("data.full_log") && has("data.user")
@@ -197,7 +243,13 @@ func detectLayout(ctx context.Context, db *sql.DB, d Dialect) (Layout, error) {
 	l.HasGroups = has("signature_category_mapping.rule_id") && has("signature_category_mapping.cat_id") && has("category.cat_name")
 	l.HasLocation = has("location.id") && has("location.server_id") && has("location.name")
 	l.HasServer = has("server.id") && has("server.hostname")
-	return l, nil
+	alertCols := map[string]string{}
+	for tc, typ := range cols {
+		if c, ok := strings.CutPrefix(tc, "alert."); ok {
+			alertCols[c] = typ
+		}
+	}
+	return l, alertCols, nil
 }
 
 // srcIndexHint returns " IGNORE INDEX (…)" naming the indexes that lead
