@@ -29,6 +29,9 @@ type Config struct {
 	// LocalNetworks are the networks whose sources are "local" (scope
 	// local) rather than "internet". Default: ipclass.DefaultLocalNetworks.
 	LocalNetworks []netip.Prefix
+	// Allowlist holds addresses and networks that are never blocked, on
+	// top of the local networks (monitoring hosts, partners, management).
+	Allowlist []netip.Prefix
 	// Store is the embedded store's path; empty means the default location.
 	Store string
 }
@@ -36,6 +39,7 @@ type Config struct {
 // file is the TOML shape of Config.
 type file struct {
 	LocalNetworks []string `toml:"local_networks"`
+	Allowlist     []string `toml:"allowlist"`
 	Store         string   `toml:"store"`
 }
 
@@ -83,6 +87,13 @@ func Parse(name string, data []byte) (Config, error) {
 			c.LocalNetworks = append(c.LocalNetworks, p)
 		}
 	}
+	for i, s := range f.Allowlist {
+		p, err := ipclass.ParsePrefix(s)
+		if err != nil {
+			return Config{}, fmt.Errorf("config %s: allowlist[%d]: %w", name, i, err)
+		}
+		c.Allowlist = append(c.Allowlist, p)
+	}
 	c.Store = f.Store
 	return c, nil
 }
@@ -95,6 +106,15 @@ func Marshal(c Config) []byte {
 	b.WriteString("local_networks = [\n")
 	for _, p := range c.LocalNetworks {
 		fmt.Fprintf(&b, "  %q,\n", p.String())
+	}
+	b.WriteString("]\n\n")
+	b.WriteString("# Addresses and networks never blocked, besides the local networks.\n")
+	b.WriteString("allowlist = [")
+	for i, p := range c.Allowlist {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", p.String())
 	}
 	b.WriteString("]\n\n")
 	b.WriteString("# Path of the embedded alert store; empty: /var/lib/rampart/rampart.db as root,\n")

@@ -59,3 +59,17 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load = %+v, %v", c, err)
 	}
 }
+
+func TestAllowlist(t *testing.T) {
+	c, err := Parse("x.toml", []byte(`allowlist = ["192.0.2.10", "198.51.100.0/24"]`+"\n"))
+	if err != nil || len(c.Allowlist) != 2 || c.Allowlist[0].String() != "192.0.2.10/32" {
+		t.Fatalf("Parse = %+v, %v", c, err)
+	}
+	again, err := Parse("again", Marshal(c))
+	if err != nil || !slices.Equal(again.Allowlist, c.Allowlist) {
+		t.Errorf("round trip = %+v, %v", again.Allowlist, err)
+	}
+	if _, err := Parse("x.toml", []byte(`allowlist = ["bad"]`)); err == nil || !strings.Contains(err.Error(), "allowlist[0]") {
+		t.Errorf("bad allowlist: %v", err)
+	}
+}
