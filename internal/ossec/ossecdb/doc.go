@@ -9,7 +9,9 @@
 // in several spellings are merged. The layout is found by introspection, not
 // by a version number, because patched and converted databases exist.
 //
-// It must never write to the database (the writer for tests and samples is
-// the dbdload subpackage), never build SQL from input text (only
-// parameters), and never print a password.
+// It must never write rows to the database (the writer for tests and
+// samples is the dbdload subpackage); its one change to a database is the
+// index CreateTopIndex adds when the operator asks ("rampart db
+// optimize"). It must never build SQL from input text (only parameters and
+// names read from the catalogue), and never print a password.
 package ossecdb

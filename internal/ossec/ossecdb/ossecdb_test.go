@@ -63,18 +63,22 @@ func readAll(t *testing.T, r *ossecdb.Rows) []ossec.Alert {
 	return out
 }
 
-var layoutCases = []struct {
+type layoutCase struct {
 	name    string
 	d       ossecdb.Dialect
 	v       dbdload.Version
 	want    ossecdb.Layout
 	skipped int64 // alerts dbd cannot insert
-}{
+}
+
+var layoutCases = []layoutCase{
 	{"mysql-2.8", ossecdb.MySQL, dbdload.V28, ossecdb.Layout{Dialect: ossecdb.MySQL, HasData: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
 	{"mysql-hybrid", ossecdb.MySQL, dbdload.VHybrid, ossecdb.Layout{Dialect: ossecdb.MySQL, AlertHasLog: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
 	{"mysql-2.9", ossecdb.MySQL, dbdload.V29, ossecdb.Layout{Dialect: ossecdb.MySQL, TextIPs: true, AlertHasLog: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
 	{"mysql-3.x", ossecdb.MySQL, dbdload.V3x, ossecdb.Layout{Dialect: ossecdb.MySQL, TextIPs: true, AlertHasLog: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
 	{"mysql-master", ossecdb.MySQL, dbdload.VMaster, ossecdb.Layout{Dialect: ossecdb.MySQL, TextIPs: true, AlertHasLog: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
+	{"postgres-2.8", ossecdb.Postgres, dbdload.V28, ossecdb.Layout{Dialect: ossecdb.Postgres, HasData: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
+	{"postgres-hybrid", ossecdb.Postgres, dbdload.VHybrid, ossecdb.Layout{Dialect: ossecdb.Postgres, AlertHasLog: true, HasData: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
 	{"postgres-2.9", ossecdb.Postgres, dbdload.V29, ossecdb.Layout{Dialect: ossecdb.Postgres, TextIPs: true, AlertHasLog: true, HasData: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
 	{"postgres-3.x", ossecdb.Postgres, dbdload.V3x, ossecdb.Layout{Dialect: ossecdb.Postgres, TextIPs: true, AlertHasLog: true, HasData: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
 	{"postgres-master", ossecdb.Postgres, dbdload.VMaster, ossecdb.Layout{Dialect: ossecdb.Postgres, TextIPs: true, AlertHasLog: true, HasData: true, HasLevel: true, HasSignature: true, HasGroups: true, HasLocation: true, HasServer: true}, 1},
@@ -82,63 +86,90 @@ var layoutCases = []struct {
 
 // TestRoundTrip loads the trap alerts as each writer would and reads them
 // back: the stream, the top sources and the per-source reports must agree
-// with what the alerts say.
+// with what the alerts say. Each layout runs twice: as dbd leaves it, and
+// after CreateTopIndex, which moves TopSources onto the index (MySQL 2.8
+// cannot have it and must say so).
 func TestRoundTrip(t *testing.T) {
 	for _, tc := range layoutCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := t.Context()
-			dsn, sdb := fresh(t, tc.d)
-			if err := dbdload.CreateSchema(ctx, sdb, tc.d, tc.v); err != nil {
-				t.Fatal(err)
+		for _, indexed := range []bool{false, true} {
+			name := tc.name
+			if indexed {
+				name += "-indexed"
 			}
-			web1 := dbdload.NewLoader(sdb, tc.d, tc.v, "web1")
-			web2 := dbdload.NewLoader(sdb, tc.d, tc.v, "web2")
-			in1, in2 := trapAlerts(), web2Alerts()
-			// Batches interleave the servers, as two dbds would.
-			for _, step := range []struct {
-				l  *dbdload.Loader
-				as []ossec.Alert
-			}{{web1, in1[:7]}, {web2, in2}, {web1, in1[7:]}} {
-				if err := step.l.Load(ctx, step.as); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got := web1.Skipped(); got != tc.skipped {
-				t.Errorf("Skipped() = %d, want %d", got, tc.skipped)
-			}
-			var want []ossec.Alert
-			for _, l := range []struct {
-				l  *dbdload.Loader
-				as []ossec.Alert
-			}{{web1, in1}, {web2, in2}} {
-				for i := range l.as {
-					if a, ok := l.l.Stored(&l.as[i]); ok {
-						want = append(want, a)
-					}
-				}
-			}
-			if int64(len(want)) != web1.Loaded()+web2.Loaded() {
-				t.Fatalf("Stored kept %d alerts, loaders loaded %d", len(want), web1.Loaded()+web2.Loaded())
-			}
-
-			var problems []string
-			db := open(t, dsn, ossecdb.Options{PageSize: 7, Problems: func(e *ossec.ParseError) { problems = append(problems, e.Error()) }})
-			if got := db.Layout(); got != tc.want {
-				t.Errorf("Layout() = %+v, want %+v", got, tc.want)
-			}
-			rows := db.Alerts(ctx, nil)
-			got := readAll(t, rows)
-			if diff := cmp.Diff(want, got, cmpAddr, cmpopts.EquateEmpty()); diff != "" {
-				t.Fatalf("Alerts() mismatch (-want +got):\n%s", diff)
-			}
-			if len(problems) != 0 || rows.Malformed() != 0 {
-				t.Errorf("problems on clean data: %q", problems)
-			}
-			checkTraps(t, tc.d, tc.v, got)
-			checkAggregates(t, db, got)
-		})
+			t.Run(name, func(t *testing.T) { roundTrip(t, tc, indexed) })
+		}
 	}
+}
+
+func roundTrip(t *testing.T, tc layoutCase, indexed bool) {
+	t.Parallel()
+	ctx := t.Context()
+	dsn, sdb := fresh(t, tc.d)
+	if err := dbdload.CreateSchema(ctx, sdb, tc.d, tc.v); err != nil {
+		t.Fatal(err)
+	}
+	web1 := dbdload.NewLoader(sdb, tc.d, tc.v, "web1")
+	web2 := dbdload.NewLoader(sdb, tc.d, tc.v, "web2")
+	in1, in2 := trapAlerts(), web2Alerts()
+	// Batches interleave the servers, as two dbds would.
+	for _, step := range []struct {
+		l  *dbdload.Loader
+		as []ossec.Alert
+	}{{web1, in1[:7]}, {web2, in2}, {web1, in1[7:]}} {
+		if err := step.l.Load(ctx, step.as); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := web1.Skipped(); got != tc.skipped {
+		t.Errorf("Skipped() = %d, want %d", got, tc.skipped)
+	}
+	var want []ossec.Alert
+	for _, l := range []struct {
+		l  *dbdload.Loader
+		as []ossec.Alert
+	}{{web1, in1}, {web2, in2}} {
+		for i := range l.as {
+			if a, ok := l.l.Stored(&l.as[i]); ok {
+				want = append(want, a)
+			}
+		}
+	}
+	if int64(len(want)) != web1.Loaded()+web2.Loaded() {
+		t.Fatalf("Stored kept %d alerts, loaders loaded %d", len(want), web1.Loaded()+web2.Loaded())
+	}
+
+	wantLayout := tc.want
+	if indexed {
+		r, err := open(t, dsn, ossecdb.Options{}).CreateTopIndex(ctx)
+		switch {
+		case tc.d == ossecdb.MySQL && tc.v == dbdload.V28:
+			if err == nil || !strings.Contains(err.Error(), "TINYTEXT") {
+				t.Errorf("CreateTopIndex on MySQL 2.8: %+v, %v; want an error naming TINYTEXT", r, err)
+			}
+		case err != nil:
+			t.Fatal(err)
+		case !r.Created || r.Name != ossecdb.TopIndexName:
+			t.Errorf("CreateTopIndex() = %+v, want index %s created", r, ossecdb.TopIndexName)
+		default:
+			wantLayout.TopIndex = ossecdb.TopIndexName
+		}
+	}
+
+	var problems []string
+	db := open(t, dsn, ossecdb.Options{PageSize: 7, Problems: func(e *ossec.ParseError) { problems = append(problems, e.Error()) }})
+	if got := db.Layout(); got != wantLayout {
+		t.Errorf("Layout() = %+v, want %+v", got, wantLayout)
+	}
+	rows := db.Alerts(ctx, nil)
+	got := readAll(t, rows)
+	if diff := cmp.Diff(want, got, cmpAddr, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("Alerts() mismatch (-want +got):\n%s", diff)
+	}
+	if len(problems) != 0 || rows.Malformed() != 0 {
+		t.Errorf("problems on clean data: %q", problems)
+	}
+	checkTraps(t, tc.d, tc.v, got)
+	checkAggregates(t, db, got)
 }
 
 // checkTraps states by hand what some trap alerts must read back as, so

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/analytics"
@@ -111,7 +112,16 @@ type topAgg struct {
 	spellings []any // src_ip values merged into this address
 }
 
-func (db *DB) topSources(ctx context.Context, f analytics.Filter, exact bool) (out []analytics.SourceCount, retry bool, err error) {
+// topQuery is the one aggregate of TopSources. MySQL's optimiser prefers
+// a narrow src_ip index for GROUP BY and would fetch every row through it,
+// so it is kept off those (noSrcIndex). With a top index and no time
+// bound it is told to read that index (FORCE INDEX): nothing beats one
+// pass over it. A time bound leaves the choice to the optimiser, which
+// reads a narrow window through the alertid index far faster than the
+// whole top index (10 ms against 40 ms for one day of 30 at 200 000 rows).
+// PostgreSQL's planner finds the index-only scan by itself, given
+// statistics and a visibility map.
+func (db *DB) topQuery(f analytics.Filter, exact bool) *query {
 	l := db.layout
 	q := newQuery(l.Dialect)
 	if exact {
@@ -122,9 +132,19 @@ func (db *DB) topSources(ctx context.Context, f analytics.Filter, exact bool) (o
 		q.add("SELECT a.src_ip, COUNT(*), MIN(", t, "), MAX(", t, "), MAX(", l.levelExpr(), "), COUNT(DISTINCT a.rule_id), ",
 			"SUM(CASE WHEN ", l.tenDigitID(), " THEN 0 ELSE 1 END)")
 	}
-	q.add(" FROM alert a", db.noSrcIndex, l.levelJoin(), " WHERE ", l.srcPredicate())
+	hint := db.noSrcIndex
+	if l.TopIndex != "" && l.Dialect == MySQL && f.Since.IsZero() && f.Until.IsZero() {
+		hint = " FORCE INDEX (`" + strings.ReplaceAll(l.TopIndex, "`", "``") + "`)"
+	}
+	q.add(" FROM alert a", hint, l.levelJoin(), " WHERE ", l.srcPredicate())
 	db.where(q, f, exact)
 	q.add(" GROUP BY a.src_ip")
+	return q
+}
+
+func (db *DB) topSources(ctx context.Context, f analytics.Filter, exact bool) (out []analytics.SourceCount, retry bool, err error) {
+	l := db.layout
+	q := db.topQuery(f, exact)
 
 	aggs := map[netip.Addr]*topAgg{}
 	var merged []netip.Addr
