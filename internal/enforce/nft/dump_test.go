@@ -1,0 +1,31 @@
+//go:build linux
+
+package nft
+
+import (
+	"flag"
+	"os"
+	"testing"
+)
+
+var nftFile = flag.String("nftfile", "", "write the 100,000-entry benchmark set as an nft -f script to this path and exit")
+
+// TestWriteNftFile serves bench/nft.sh: it writes the benchmark set in the
+// form nft -f loads, so the reference and the enforcer load the same set.
+func TestWriteNftFile(t *testing.T) {
+	if *nftFile == "" {
+		t.Skip("no -nftfile")
+	}
+	f, err := os.Create(*nftFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeNftFile(f, bigSet(benchN, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const benchN = 100_000
