@@ -16,6 +16,8 @@ import (
 
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/cli/configcmd"
+	"github.com/rampart-ids/rampart/internal/cli/dbcmd"
+	"github.com/rampart-ids/rampart/internal/cli/enforcecmd"
 	"github.com/rampart-ids/rampart/internal/cli/importcmd"
 	"github.com/rampart-ids/rampart/internal/cli/ipcmd"
 	"github.com/rampart-ids/rampart/internal/cli/samplecmd"
@@ -85,6 +87,8 @@ finds the sources that attack you, and shows their history.`,
 		importcmd.New(f),
 		samplecmd.New(f),
 		configcmd.New(f),
+		dbcmd.New(f),
+		enforcecmd.New(f),
 	)
 	// Wrong arguments (cobra.Args validators) are usage errors too.
 	for _, c := range root.Commands() {

@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 
 	"github.com/spf13/pflag"
@@ -165,3 +166,35 @@ func (p *ProblemPrinter) Summary() {
 		fmt.Fprintf(p.w, "malformed alert: ... and %d more\n", hidden)
 	}
 }
+
+// Input is an opened query input with its malformed-alert reporting.
+type Input struct {
+	Backend  Backend
+	files    *ingest.Files
+	problems *ProblemPrinter
+	errOut   io.Writer
+	close    func()
+}
+
+// OpenInput opens the input q names (files, database or store); malformed
+// alerts met while reading files are printed to stderr (the first ten).
+func OpenInput(ctx context.Context, f *Factory, q *QueryFlags) (*Input, error) {
+	problems := NewProblemPrinter(f.Err, 10)
+	backend, files, closeFn, err := q.Backend(ctx, f, problems.Report)
+	if err != nil {
+		return nil, err
+	}
+	return &Input{Backend: backend, files: files, problems: problems, errOut: f.Err, close: closeFn}, nil
+}
+
+// Report prints what was not counted: the hidden malformed alerts and, for
+// files, how many alerts were read and how many were malformed.
+func (in *Input) Report() {
+	in.problems.Summary()
+	if in.files != nil && in.files.Read.Malformed > 0 {
+		fmt.Fprintf(in.errOut, "read %d alerts, %d malformed (not counted)\n", in.files.Read.Alerts, in.files.Read.Malformed)
+	}
+}
+
+// Close releases the input.
+func (in *Input) Close() { in.close() }

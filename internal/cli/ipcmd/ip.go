@@ -112,20 +112,16 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	if err != nil {
 		return err
 	}
-	problems := cmdutil.NewProblemPrinter(f.Err, 10)
-	backend, files, closeFn, err := opts.Query.Backend(ctx, f, problems.Report)
+	in, err := cmdutil.OpenInput(ctx, f, &opts.Query)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	rep, err := backend.SourceReport(ctx, addr, filter, opts.Limit)
+	defer in.Close()
+	rep, err := in.Backend.SourceReport(ctx, addr, filter, opts.Limit)
 	if err != nil {
 		return err
 	}
-	problems.Summary()
-	if files != nil && files.Read.Malformed > 0 {
-		fmt.Fprintf(f.Err, "read %d alerts, %d malformed (not counted)\n", files.Read.Alerts, files.Read.Malformed)
-	}
+	in.Report()
 	out := convert(rep)
 	if opts.Format == cmdutil.FormatJSON {
 		return cmdutil.WriteJSON(f.Out, out)

@@ -78,21 +78,24 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	if err != nil {
 		return err
 	}
-	problems := cmdutil.NewProblemPrinter(f.Err, 10)
-	backend, files, closeFn, err := opts.Query.Backend(ctx, f, problems.Report)
+	in, err := cmdutil.OpenInput(ctx, f, &opts.Query)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	sources, err := backend.TopSources(ctx, filter)
+	defer in.Close()
+	// A database that would answer faster with an index says so, once,
+	// before the long scan (ossecdb.DB.TopIndexAdvice).
+	if a, ok := in.Backend.(interface{ TopIndexAdvice() (string, bool) }); ok {
+		if advice, ok := a.TopIndexAdvice(); ok {
+			fmt.Fprintln(f.Err, "hint: "+advice)
+		}
+	}
+	sources, err := in.Backend.TopSources(ctx, filter)
 	if err != nil {
 		return err
 	}
 	sources = analytics.Finish(sources, analytics.Selection{InScope: inScope, Min: opts.Min, Limit: opts.Limit})
-	problems.Summary()
-	if files != nil && files.Read.Malformed > 0 {
-		fmt.Fprintf(f.Err, "read %d alerts, %d malformed (not counted)\n", files.Read.Alerts, files.Read.Malformed)
-	}
+	in.Report()
 
 	rows := make([]Row, len(sources))
 	for i, s := range sources {

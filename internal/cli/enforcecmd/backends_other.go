@@ -1,0 +1,5 @@
+//go:build !linux
+
+package enforcecmd
+
+func platformBackends(map[string]backendFunc) {}
