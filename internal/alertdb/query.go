@@ -374,6 +374,9 @@ func (sn snap) topAllTime(ctx context.Context, rs *ruleSet, out []analytics.Sour
 	if err != nil {
 		return nil, err
 	}
+	if len(tail) == 0 && rs.sqlIn == "" {
+		return sn.topTotals(ctx, out)
+	}
 	rows, err := sn.tx.QueryContext(ctx, "SELECT src, rule, count, first, last FROM src_rule WHERE 1"+rs.sqlIn)
 	if err != nil {
 		return nil, err
@@ -434,6 +437,32 @@ func (sn snap) topAllTime(ctx context.Context, rs *ruleSet, out []analytics.Sour
 		out = append(out, t.result(addr))
 	}
 	return out, nil
+}
+
+// topTotals answers an unfiltered top from src_total, when nothing is left
+// unfolded (src_total then equals src_rule aggregated by source).
+func (sn snap) topTotals(ctx context.Context, out []analytics.SourceCount) ([]analytics.SourceCount, error) {
+	rows, err := sn.tx.QueryContext(ctx, "SELECT src, count, first, last, level, rules FROM src_total")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		src                    sql.RawBytes
+		n, f, l, level, nRules int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&src, &n, &f, &l, &level, &nRules); err != nil {
+			return nil, err
+		}
+		addr, ok := addrFromBlob(src)
+		if !ok {
+			return nil, fmt.Errorf("bad source address blob %x", []byte(src))
+		}
+		out = append(out, analytics.SourceCount{Addr: addr, Count: n, FirstSeen: time.Unix(f, 0).UTC(), LastSeen: time.Unix(l, 0).UTC(),
+			MaxLevel: int(level), Rules: int(nRules)})
+	}
+	return out, rows.Err()
 }
 
 // accumulate adds rows of (source, rule, count, first, last) to accs.

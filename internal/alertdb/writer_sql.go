@@ -182,6 +182,7 @@ const (
 	stmtAlerts
 	stmtCells
 	stmtSrcRule
+	stmtSrcTotal
 )
 
 // stmt returns a prepared statement, prepared once per writer; query builds
@@ -728,6 +729,12 @@ func (q *sqlSide) flushSrcRule() error {
 		}
 		return cmpInt(a.rule, b.rule)
 	})
+	var srcs []netip.Addr
+	for i, k := range keys {
+		if i == 0 || k.src != keys[i-1].src {
+			srcs = append(srcs, k.src)
+		}
+	}
 	for len(keys) > 0 {
 		n := min(len(keys), insertRows)
 		st, err := q.stmt(stmtKey{stmtSrcRule, n}, func() string {
@@ -749,6 +756,32 @@ func (q *sqlSide) flushSrcRule() error {
 			return fmt.Errorf("update src_rule: %w", err)
 		}
 		keys = keys[n:]
+	}
+	return q.flushSrcTotal(srcs)
+}
+
+// flushSrcTotal recomputes src_total for the sources a fold touched, from
+// src_rule, so the two never disagree.
+func (q *sqlSide) flushSrcTotal(srcs []netip.Addr) error {
+	for len(srcs) > 0 {
+		n := min(len(srcs), insertRows)
+		st, err := q.stmt(stmtKey{stmtSrcTotal, n}, func() string {
+			return "INSERT OR REPLACE INTO src_total (src, count, first, last, level, rules)" +
+				" SELECT s.src, SUM(s.count), MIN(s.first), MAX(s.last), MAX(r.level), COUNT(DISTINCT r.rule_id)" +
+				" FROM src_rule s JOIN rules r ON r.id = s.rule WHERE s.src IN (?" + strings.Repeat(", ?", n-1) + ") GROUP BY s.src"
+		})
+		if err != nil {
+			return err
+		}
+		q.args = q.args[:0]
+		q.blobs = q.blobs[:0]
+		for _, a := range srcs[:n] {
+			q.args = append(q.args, q.addrBlob(a))
+		}
+		if _, err := st.ExecContext(q.w.ctx, q.args...); err != nil {
+			return fmt.Errorf("update src_total: %w", err)
+		}
+		srcs = srcs[n:]
 	}
 	return nil
 }
