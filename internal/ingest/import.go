@@ -69,7 +69,7 @@ func (im *Importer) ImportFile(ctx context.Context, path string) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	key, compressed := probe.Identity, probe.Compressed
+	key, compressed, size := probe.Identity, probe.Compressed, probe.Size
 	probe.Close()
 
 	cp, found, err := im.Store.Checkpoint(ctx, key)
@@ -80,14 +80,15 @@ func (im *Importer) ImportFile(ctx context.Context, path string) (Result, error)
 	// half-written, and is left for the next import rather than reported.
 	// A compressed archive is complete, so a cut alert there is an error.
 	opts := ReadOptions{Problems: im.Problems, Live: !compressed}
-	if found {
+	// A file shorter than its checkpoint was truncated and rewritten with
+	// the same first line: read it all again; the store recognises the
+	// alerts it already holds. (A seek past the end of a plain file does
+	// not fail, so compare sizes; a short .gz fails to skip.)
+	if found && (compressed || cp.Offset <= size) {
 		opts.Offset, opts.Line = cp.Offset, cp.Line
 	}
 	f, err := OpenFile(path, opts)
-	if err != nil && found {
-		// The file is shorter than its checkpoint (truncated and rewritten
-		// with the same first line): read it all again; duplicates are
-		// recognised by the store.
+	if err != nil && opts.Offset > 0 {
 		opts.Offset, opts.Line = 0, 0
 		f, err = OpenFile(path, opts)
 	}

@@ -54,3 +54,30 @@ func TestImportInterruptedResumes(t *testing.T) {
 		t.Errorf("third import: %+v, %v", third, err)
 	}
 }
+
+// TestImportTruncatedFile re-imports a file that was cut shorter than its
+// checkpoint but starts with the same alert: read again from the start,
+// nothing lost, nothing counted twice.
+func TestImportTruncatedFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "alerts.log")
+	writeAlerts(t, path, testAlerts(300, 0), os.O_CREATE)
+	s, err := alertdb.Open(t.Context(), filepath.Join(dir, "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	im := &Importer{Store: s}
+	if _, err := im.ImportFile(t.Context(), path); err != nil {
+		t.Fatal(err)
+	}
+	// Same first 10 alerts, then 5 new ones: shorter than before.
+	writeAlerts(t, path, append(testAlerts(10, 0), testAlerts(5, 1000)...), os.O_TRUNC)
+	res, err := im.ImportFile(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resumed || res.Read != 15 || res.Added != 5 || res.Duplicates != 10 {
+		t.Errorf("re-import of the truncated file: %+v, want 15 read, 5 added, 10 already stored", res)
+	}
+}
