@@ -58,7 +58,7 @@ func TestCrashResume(t *testing.T) {
 		return
 	}
 	if testing.Short() {
-		t.Skip("starts a child process")
+		t.Skip("needs a child process; skipped with -short")
 	}
 	path := filepath.Join(t.TempDir(), "rampart.db")
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrashResume$")

@@ -28,7 +28,7 @@ func buildRampart(t *testing.T) string {
 // of that namespace for real, IPv4 and IPv6, and "enforce remove" undoes it.
 func TestEnforceNftInNamespace(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end test (-short)")
+		t.Skip("end-to-end test needs databases, netns and time; skipped with -short")
 	}
 	lab := netns.New(t)
 	bin := buildRampart(t)

@@ -107,7 +107,7 @@ func decodeTop(t *testing.T, out string) []topRow {
 // included.
 func TestTopMatchesGroundTruth(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end test: generates and loads 20,000 alerts (-short)")
+		t.Skip("end-to-end test needs databases and time (20,000 alerts); skipped with -short")
 	}
 	mysql3x, mysql28 := testenv.MySQL(t), testenv.MySQL(t)
 	pg3x, pgMaster := testenv.Postgres(t), testenv.Postgres(t)
@@ -325,7 +325,7 @@ func sanitize(s string) string {
 // same way from files, the store and the databases.
 func TestIPSameEverywhere(t *testing.T) {
 	if testing.Short() {
-		t.Skip("end-to-end test (-short)")
+		t.Skip("end-to-end test needs databases, netns and time; skipped with -short")
 	}
 	mysql, pg := testenv.MySQL(t), testenv.Postgres(t)
 	dir := t.TempDir()

@@ -17,7 +17,7 @@ import (
 func TestWriteBenchFiles(t *testing.T) {
 	dir := os.Getenv("RAMPART_HOSTSDENY_BENCH")
 	if dir == "" {
-		t.Skip("set RAMPART_HOSTSDENY_BENCH=DIR (bench/hostsdeny.sh does)")
+		t.Skip("requires RAMPART_HOSTSDENY_BENCH=DIR (bench/hostsdeny.sh sets it)")
 	}
 	in := readPrefixes(t, filepath.Join(dir, "attackers.txt"))
 	set := enforce.Normalize(in, enforce.NormalizeOptions{IPv6Bits: 64})

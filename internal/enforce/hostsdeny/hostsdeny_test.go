@@ -372,7 +372,7 @@ done
 func TestConcurrentWithOSSEC(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh")
+		t.Skip("requires sh")
 	}
 	dir := t.TempDir()
 	deny := filepath.Join(dir, "hosts.deny")
@@ -449,11 +449,11 @@ func TestLock(t *testing.T) {
 	deadPID := func(t *testing.T) int {
 		cmd := exec.Command("true")
 		if err := cmd.Run(); err != nil {
-			t.Skip("no true:", err)
+			t.Skip("requires true(1):", err)
 		}
 		pid := cmd.Process.Pid
 		if syscall.Kill(pid, 0) == nil {
-			t.Skip("pid reused")
+			t.Skip("needs a dead pid, but it was reused")
 		}
 		return pid
 	}

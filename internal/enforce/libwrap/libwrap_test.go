@@ -49,7 +49,7 @@ func TestLinked(t *testing.T) {
 
 func TestParseNetTCP(t *testing.T) {
 	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
-		t.Skip("fixtures are from a little-endian machine")
+		t.Skip("fixtures require a little-endian machine")
 	}
 	ap := netip.MustParseAddrPort
 	tests := []struct {
@@ -150,7 +150,7 @@ func fixture(t *testing.T) (proc string, root string) {
 
 func TestCheckFixture(t *testing.T) {
 	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
-		t.Skip("fixtures are from a little-endian machine")
+		t.Skip("fixtures require a little-endian machine")
 	}
 	proc, _ := fixture(t)
 	got, err := Check(t.Context(), Options{Proc: os.DirFS(proc), Root: os.DirFS("/")})
