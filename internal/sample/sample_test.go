@@ -556,7 +556,7 @@ func TestHead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.long && testing.Short() {
-				t.Skip("generates 1,000,000 alerts")
+				t.Skip("needs 1,000,000 alerts; skipped with -short")
 			}
 			g := Generate(tt.cfg)
 			n := 0

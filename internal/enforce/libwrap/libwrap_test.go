@@ -192,7 +192,7 @@ func TestCheckFixture(t *testing.T) {
 
 func TestCheckRealListener(t *testing.T) {
 	if _, err := os.Stat("/proc/net/tcp"); err != nil {
-		t.Skip("no /proc/net/tcp")
+		t.Skip("requires /proc/net/tcp")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -210,7 +210,7 @@ func TestCheckRealListener(t *testing.T) {
 		ports[addr] = uint16(l.Addr().(*net.TCPAddr).Port)
 	}
 	if len(ports) == 0 {
-		t.Skip("cannot listen on loopback")
+		t.Skip("requires a loopback listener")
 	}
 	got, err := Check(t.Context(), Options{})
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 
 func TestApply100k(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: skipping the 100,000-entry apply")
+		t.Skip("the 100,000-entry apply needs time; skipped with -short")
 	}
 	_, e := newLab(t, Options{})
 	set := bigSet(100_000, 0)

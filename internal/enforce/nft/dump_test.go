@@ -14,7 +14,7 @@ var nftFile = flag.String("nftfile", "", "write the 100,000-entry benchmark set 
 // form nft -f loads, so the reference and the enforcer load the same set.
 func TestWriteNftFile(t *testing.T) {
 	if *nftFile == "" {
-		t.Skip("no -nftfile")
+		t.Skip("requires -nftfile (bench/nft.sh sets it)")
 	}
 	f, err := os.Create(*nftFile)
 	if err != nil {
