@@ -32,15 +32,20 @@ type Config struct {
 	// Allowlist holds addresses and networks that are never blocked, on
 	// top of the local networks (monitoring hosts, partners, management).
 	Allowlist []netip.Prefix
+	// ManagementNetworks are the networks the operator manages this host
+	// from. Unlike the allowlist they are not cut out of block lists: the
+	// lockout guard refuses a list that covers them (--force overrides).
+	ManagementNetworks []netip.Prefix
 	// Store is the embedded store's path; empty means the default location.
 	Store string
 }
 
 // file is the TOML shape of Config.
 type file struct {
-	LocalNetworks []string `toml:"local_networks"`
-	Allowlist     []string `toml:"allowlist"`
-	Store         string   `toml:"store"`
+	LocalNetworks      []string `toml:"local_networks"`
+	Allowlist          []string `toml:"allowlist"`
+	ManagementNetworks []string `toml:"management_networks"`
+	Store              string   `toml:"store"`
 }
 
 // Defaults returns the configuration used when no file exists.
@@ -94,6 +99,13 @@ func Parse(name string, data []byte) (Config, error) {
 		}
 		c.Allowlist = append(c.Allowlist, p)
 	}
+	for i, s := range f.ManagementNetworks {
+		p, err := ipclass.ParsePrefix(s)
+		if err != nil {
+			return Config{}, fmt.Errorf("config %s: management_networks[%d]: %w", name, i, err)
+		}
+		c.ManagementNetworks = append(c.ManagementNetworks, p)
+	}
 	c.Store = f.Store
 	return c, nil
 }
@@ -111,6 +123,16 @@ func Marshal(c Config) []byte {
 	b.WriteString("# Addresses and networks never blocked, besides the local networks.\n")
 	b.WriteString("allowlist = [")
 	for i, p := range c.Allowlist {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", p.String())
+	}
+	b.WriteString("]\n\n")
+	b.WriteString("# Networks this host is managed from: enforce apply refuses a block list that\n")
+	b.WriteString("# covers them (--force overrides).\n")
+	b.WriteString("management_networks = [")
+	for i, p := range c.ManagementNetworks {
 		if i > 0 {
 			b.WriteString(", ")
 		}

@@ -73,3 +73,28 @@ func TestAllowlist(t *testing.T) {
 		t.Errorf("bad allowlist: %v", err)
 	}
 }
+
+func TestManagementNetworks(t *testing.T) {
+	c, err := Parse("x.toml", []byte(`management_networks = ["192.0.2.0/28", "2001:db8:aa::/48", "198.51.100.9"]`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.0/28", "2001:db8:aa::/48", "198.51.100.9/32"}
+	var got []string
+	for _, p := range c.ManagementNetworks {
+		got = append(got, p.String())
+	}
+	if !slices.Equal(got, want) || len(c.Allowlist) != 0 {
+		t.Fatalf("ManagementNetworks = %v, want %v (allowlist %v)", got, want, c.Allowlist)
+	}
+	again, err := Parse("again", Marshal(c))
+	if err != nil || !slices.Equal(again.ManagementNetworks, c.ManagementNetworks) {
+		t.Errorf("round trip = %v, %v", again.ManagementNetworks, err)
+	}
+	if d := Defaults(); len(d.ManagementNetworks) != 0 {
+		t.Errorf("default management networks = %v", d.ManagementNetworks)
+	}
+	if _, err := Parse("x.toml", []byte(`management_networks = ["10.0.0.0/8", "10.1.2.300"]`)); err == nil || !strings.Contains(err.Error(), "management_networks[1]") {
+		t.Errorf("bad management network: %v", err)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/enforce"
 	"github.com/rampart-ids/rampart/internal/enforce/hostsdeny"
+	"github.com/rampart-ids/rampart/internal/enforce/nginx"
 )
 
 type backendFunc func(BackendFlags) (enforce.Enforcer, error)
@@ -14,7 +16,7 @@ type backendFunc func(BackendFlags) (enforce.Enforcer, error)
 // backends maps --backend names to constructors; platform back ends (nft)
 // come from platformBackends.
 func backends() map[string]backendFunc {
-	m := map[string]backendFunc{"hostsdeny": newHostsDeny}
+	m := map[string]backendFunc{"hostsdeny": newHostsDeny, "nginx": newNginx}
 	platformBackends(m)
 	return m
 }
@@ -30,6 +32,24 @@ func newHostsDeny(b BackendFlags) (enforce.Enforcer, error) {
 		return nil, err
 	}
 	return hostsdeny.New(hostsdeny.Options{DenyPath: deny, ListPath: list})
+}
+
+func newNginx(b BackendFlags) (enforce.Enforcer, error) {
+	form := nginx.FormDeny
+	var err error
+	if b.NginxForm != "" {
+		if form, err = nginx.ParseForm(b.NginxForm); err != nil {
+			return nil, cmdutil.FlagError("nginx-form", b.NginxForm, err)
+		}
+	}
+	conf := b.NginxConf
+	if conf != "" {
+		// nginx resolves a relative -c against its prefix, not our directory.
+		if conf, err = filepath.Abs(conf); err != nil {
+			return nil, err
+		}
+	}
+	return nginx.New(nginx.Options{Conf: conf, Form: form})
 }
 
 func backendNames() []string { return slices.Sorted(maps.Keys(backends())) }

@@ -21,6 +21,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/analytics"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/enforce/guard"
 	"github.com/rampart-ids/rampart/internal/ipclass"
 )
 
@@ -29,12 +30,16 @@ type BackendFlags struct {
 	Backends      []string
 	HostsDeny     string
 	HostsDenyList string
+	NginxConf     string
+	NginxForm     string
 }
 
 func (b *BackendFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&b.Backends, "backend", []string{"nft"}, "countermeasure `NAME`: "+strings.Join(backendNames(), ", ")+"; repeatable")
 	cmd.Flags().StringVar(&b.HostsDeny, "hosts-deny", "/etc/hosts.deny", "hosts.deny `PATH` (backend hostsdeny)")
 	cmd.Flags().StringVar(&b.HostsDenyList, "hosts-deny-list", "/etc/rampart/hosts.deny.list", "the list `PATH` hosts.deny includes (backend hostsdeny)")
+	cmd.Flags().StringVar(&b.NginxConf, "nginx-conf", "", "nginx configuration `PATH` to test and reload (backend nginx; default: nginx's own)")
+	cmd.Flags().StringVar(&b.NginxForm, "nginx-form", "deny", "nginx include `FORM`: deny, geo or auto (geo above 1,000 entries) (backend nginx)")
 }
 
 func (b *BackendFlags) open() ([]enforce.Enforcer, error) {
@@ -95,9 +100,11 @@ func newApply(f *cmdutil.Factory) *cobra.Command {
 The list comes from a file (--from FILE, or - for stdin: one address or CIDR
 prefix per line, # comments allowed) or from the top sources (--from-top with
 top's flags, e.g. --min 1000 --since 30d). Local networks and the allowlist are
-never blocked; IPv6 addresses are widened to --ipv6-prefix. An update that adds
-or removes more than --max-change of the applied list is refused unless
---force. --dry-run prints what would change.`,
+never blocked; IPv6 addresses are widened to --ipv6-prefix. Two guards refuse
+an apply unless --force: the lockout guard (entries covering current SSH
+clients, default gateways, DNS resolvers or management_networks of the
+config) and the max-change guard (an update adding or removing more than
+--max-change of the applied list). --dry-run prints what would change.`,
 		Example: `  rampart enforce apply --backend nft --from blocklist.txt
   rampart enforce apply --backend nft --backend hostsdeny --from-top --min 1000 --since 30d --for 24h
   rampart enforce apply --backend hostsdeny --from - --dry-run < list.txt`,
@@ -115,7 +122,7 @@ or removes more than --max-change of the applied list is refused unless
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the changes, apply nothing")
 	fl.BoolVar(&opts.SkipInvalid, "skip-invalid", false, "apply the valid lines of a list that has invalid ones")
 	fl.Float64Var(&opts.MaxChange, "max-change", 0.5, "refuse updates adding or removing more than this `SHARE` of the applied list")
-	fl.BoolVar(&opts.Force, "force", false, "override the max-change guard")
+	fl.BoolVar(&opts.Force, "force", false, "apply despite the lockout and max-change guards (each conflict is printed)")
 	fl.IntVar(&opts.IPv6Bits, "ipv6-prefix", 64, "widen IPv6 addresses to this prefix length `BITS` (128: keep)")
 	return cmd
 }
@@ -156,6 +163,29 @@ func runApply(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts 
 		return err
 	}
 	set := enforce.Normalize(entries, enforce.NormalizeOptions{Now: now, IPv6Bits: opts.IPv6Bits, Never: never})
+	// The lockout guard: refuse to block SSH peers, gateways, resolvers and
+	// management networks unless --force; a dry run only shows them.
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	protected, err := guard.Protect(ctx, guard.Options{Management: cfg.ManagementNetworks})
+	if err != nil && !opts.Force {
+		return fmt.Errorf("lockout guard: %w (--force overrides)", err)
+	} else if err != nil {
+		fmt.Fprintf(f.Err, "warning: lockout guard overridden by --force: %v\n", err)
+	}
+	vs := guard.Violations(set, protected)
+	if len(vs) > 0 && !opts.Force && !opts.DryRun {
+		return &guard.LockoutError{Violations: vs}
+	}
+	note := "overridden by --force"
+	if !opts.Force {
+		note = "apply refuses this without --force"
+	}
+	for _, v := range vs {
+		fmt.Fprintf(f.Err, "warning: lockout guard, %s: %s\n", note, v)
+	}
 	bes, err := opts.Backend.open()
 	if err != nil {
 		return err

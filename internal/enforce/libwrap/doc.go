@@ -10,6 +10,9 @@
 // in 6.7 (Debian kept a patch), systemd and most web servers never had it.
 // Everything else needs the firewall back ends.
 //
+// ParseSockets and Established expose the other sockets of the same files
+// (state and remote address too), for the lockout guard's SSH sessions.
+//
 // The /proc tree and the root file system are fs.FS values so tests can
 // use fixture trees. This package only reads; it must not change anything
 // on the host, and it must not import net/http, database/sql, the server or
