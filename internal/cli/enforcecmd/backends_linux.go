@@ -4,6 +4,7 @@ package enforcecmd
 
 import (
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/enforce/ipset"
 	"github.com/rampart-ids/rampart/internal/enforce/nft"
 )
 
@@ -12,4 +13,5 @@ import (
 // on another.
 func platformBackends(m map[string]backendFunc) {
 	m["nft"] = func(BackendFlags) (enforce.Enforcer, error) { return nft.New(nft.Options{}) }
+	m["ipset"] = func(BackendFlags) (enforce.Enforcer, error) { return ipset.New(ipset.Options{}) }
 }
