@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/atomicfile"
 	"github.com/rampart-ids/rampart/internal/enforce"
 )
 
@@ -160,7 +161,7 @@ func (e *Enforcer) Apply(ctx context.Context, set []enforce.Entry) (enforce.Resu
 		return enforce.Result{}, fmt.Errorf("hostsdeny: apply: %w", err)
 	}
 	start := time.Now()
-	if err := writeAtomic(e.opts.ListPath, body, 0o644); err != nil {
+	if err := atomicfile.WriteFile(e.opts.ListPath, body, 0o644); err != nil {
 		return enforce.Result{}, fmt.Errorf("hostsdeny: apply: %w", err)
 	}
 	res.Duration = time.Since(start)
@@ -279,7 +280,7 @@ func (e *Enforcer) editDeny(ctx context.Context, edit func([]byte) ([]byte, bool
 	if !changed {
 		return nil
 	}
-	if err := writeAtomicOwned(path, out, mode, uid, gid); err != nil {
+	if err := atomicfile.WriteFileOwned(path, out, mode, uid, gid); err != nil {
 		return fmt.Errorf("hostsdeny: %w", err)
 	}
 	return nil

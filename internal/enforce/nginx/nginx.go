@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rampart-ids/rampart/internal/atomicfile"
 	"github.com/rampart-ids/rampart/internal/enforce"
 )
 
@@ -285,7 +286,7 @@ func (e *Enforcer) replace(ctx context.Context, old []byte, existed bool, mode f
 	if err := os.MkdirAll(filepath.Dir(e.opts.Path), 0o755); err != nil {
 		return false, err
 	}
-	if err := writeAtomic(e.opts.Path, body, mode); err != nil {
+	if err := atomicfile.WriteFile(e.opts.Path, body, mode); err != nil {
 		return false, err
 	}
 	included, err := e.runTest(ctx)
@@ -312,7 +313,7 @@ func (e *Enforcer) replace(ctx context.Context, old []byte, existed bool, mode f
 func (e *Enforcer) restore(old []byte, existed bool, mode fs.FileMode, cause error) error {
 	var err error
 	if existed {
-		err = writeAtomic(e.opts.Path, old, mode)
+		err = atomicfile.WriteFile(e.opts.Path, old, mode)
 	} else if err = os.Remove(e.opts.Path); errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}

@@ -1,4 +1,8 @@
-package nginx
+// Package atomicfile replaces files so that a reader sees the old content or
+// the new, never a mix, and a crash leaves one of the two: countermeasure
+// files (hosts.deny lists, nginx includes) are read by other programs at any
+// moment. It does nothing else.
+package atomicfile
 
 import (
 	"fmt"
@@ -7,15 +11,15 @@ import (
 	"path/filepath"
 )
 
-// writeAtomic replaces path with data: a temporary file in the same
+// WriteFile replaces path with data: a temporary file in the same
 // directory, fsync, rename, fsync of the directory. A reader sees the old
 // file or the new one, never a mix, and a crash leaves one of the two.
-func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	return writeAtomicOwned(path, data, mode, -1, -1)
+func WriteFile(path string, data []byte, mode fs.FileMode) error {
+	return WriteFileOwned(path, data, mode, -1, -1)
 }
 
-// writeAtomicOwned is writeAtomic that also sets the owner (-1 keeps ours).
-func writeAtomicOwned(path string, data []byte, mode fs.FileMode, uid, gid int) (err error) {
+// WriteFileOwned is WriteFile that also sets the owner (-1 keeps ours).
+func WriteFileOwned(path string, data []byte, mode fs.FileMode, uid, gid int) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
