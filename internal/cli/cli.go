@@ -89,6 +89,8 @@ finds the sources that attack you, and shows their history.`,
 		configcmd.New(f),
 		dbcmd.New(f),
 		enforcecmd.New(f),
+		enforcecmd.NewBan(f),
+		enforcecmd.NewUnban(f),
 	)
 	// Wrong arguments (cobra.Args validators) are usage errors too.
 	for _, c := range root.Commands() {

@@ -84,12 +84,17 @@ func (e *ErrTooManyChanges) Error() string {
 		e.Added, e.Removed, e.Applied, e.MaxShare*100)
 }
 
+// MinGuardedChange is the number of added or removed entries below which
+// the max-change guard never refuses: a ban on a three-entry list is not a
+// mass change.
+const MinGuardedChange = 10
+
 // CheckChange is the max-change guard: it refuses an update that adds or
 // removes more than maxShare of the applied list at once (a truncated input
-// file must not unblock everything). A first apply (nothing applied yet) and
-// maxShare <= 0 always pass.
+// file must not unblock everything). A first apply (nothing applied yet),
+// maxShare <= 0, and changes of at most MinGuardedChange entries always pass.
 func CheckChange(added, removed, applied int, maxShare float64) error {
-	if maxShare <= 0 || applied == 0 {
+	if maxShare <= 0 || applied == 0 || max(added, removed) <= MinGuardedChange {
 		return nil
 	}
 	limit := maxShare * float64(applied)

@@ -39,6 +39,9 @@ func TestCheckChange(t *testing.T) {
 		{60, 0, 100, 0.5, false}, // a sudden flood
 		{100, 100, 100, 0, true}, // guard off
 		{50, 50, 100, 0.5, true}, // exactly the limit
+		{1, 0, 1, 0.5, true},     // one ban on a one-entry list: not a mass change
+		{0, 10, 12, 0.5, true},   // at the floor
+		{0, 11, 12, 0.5, false},  // above the floor and the share
 	}
 	for _, tt := range tests {
 		err := CheckChange(tt.add, tt.remove, tt.applied, tt.share)

@@ -162,41 +162,74 @@ func runApply(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts 
 	} else if entries, err = fromFile(f, opts, exp); err != nil {
 		return err
 	}
-	set := enforce.Normalize(entries, enforce.NormalizeOptions{Now: now, IPv6Bits: opts.IPv6Bits, Never: never})
-	// The lockout guard: refuse to block SSH peers, gateways, resolvers and
-	// management networks unless --force; a dry run only shows them.
-	cfg, err := f.Config()
-	if err != nil {
-		return err
-	}
-	protected, err := guard.Protect(ctx, guard.Options{Management: cfg.ManagementNetworks})
-	if err != nil && !opts.Force {
-		return fmt.Errorf("lockout guard: %w (--force overrides)", err)
-	} else if err != nil {
-		fmt.Fprintf(f.Err, "warning: lockout guard overridden by --force: %v\n", err)
-	}
-	vs := guard.Violations(set, protected)
-	if len(vs) > 0 && !opts.Force && !opts.DryRun {
-		return &guard.LockoutError{Violations: vs}
-	}
-	note := "overridden by --force"
-	if !opts.Force {
-		note = "apply refuses this without --force"
-	}
-	for _, v := range vs {
-		fmt.Fprintf(f.Err, "warning: lockout guard, %s: %s\n", note, v)
-	}
 	bes, err := opts.Backend.open()
 	if err != nil {
 		return err
 	}
+	// The list is kept per back end as given (local networks and the
+	// allowlist cut out); manual bans and unbans are added at convergence.
+	list := enforce.Normalize(entries, enforce.NormalizeOptions{Now: now, IPv6Bits: opts.IPv6Bits, Never: never})
+	c := &converger{f: f, never: never, ipv6Bits: opts.IPv6Bits, force: opts.Force, dryRun: opts.DryRun, maxChange: opts.MaxChange}
+	return c.run(ctx, bes, func(string) ([]enforce.Entry, error) { return list, nil }, true)
+}
+
+// converger brings back ends to their list plus the manual bans, minus the
+// unbans, the local networks and the allowlist, behind the lockout and
+// max-change guards. apply, ban and unban all go through it, so none of them
+// undoes what another decided.
+type converger struct {
+	f         *cmdutil.Factory
+	never     []netip.Prefix
+	ipv6Bits  int
+	force     bool
+	dryRun    bool
+	maxChange float64 // 0: no max-change guard (a ban or unban is one deliberate change)
+}
+
+func (c *converger) run(ctx context.Context, bes []enforce.Enforcer, list func(backend string) ([]enforce.Entry, error), saveList bool) error {
+	f := c.f
+	now := f.Now()
+	manual, err := loadManual(f)
+	if err != nil {
+		return err
+	}
+	never := append(append([]netip.Prefix(nil), c.never...), manual.unbanned()...)
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	// The lockout guard: refuse to block SSH peers, gateways, resolvers and
+	// management networks unless --force; a dry run only shows them.
+	protected, err := guard.Protect(ctx, guard.Options{Management: cfg.ManagementNetworks})
+	if err != nil && !c.force {
+		return fmt.Errorf("lockout guard: %w (--force overrides)", err)
+	} else if err != nil {
+		fmt.Fprintf(f.Err, "warning: lockout guard overridden by --force: %v\n", err)
+	}
 	for _, be := range bes {
+		base, err := list(be.Name())
+		if err != nil {
+			return err
+		}
+		set := enforce.Normalize(append(append([]enforce.Entry(nil), base...), manual.banned()...),
+			enforce.NormalizeOptions{Now: now, IPv6Bits: c.ipv6Bits, Never: never})
+		vs := guard.Violations(set, protected)
+		if len(vs) > 0 && !c.force && !c.dryRun {
+			return &guard.LockoutError{Violations: vs}
+		}
+		note := "overridden by --force"
+		if !c.force {
+			note = "refused without --force"
+		}
+		for _, v := range vs {
+			fmt.Fprintf(f.Err, "warning: lockout guard, %s: %s\n", note, v)
+		}
 		applied, err := be.Status(ctx)
 		if err != nil {
 			return fmt.Errorf("%s: read current state: %w", be.Name(), err)
 		}
 		add, remove, kept := enforce.Diff(set, applied)
-		if opts.DryRun {
+		if c.dryRun {
 			fmt.Fprintf(f.Out, "%s: would add %d, remove %d, keep %d\n", be.Name(), len(add), len(remove), kept)
 			for _, e := range add {
 				fmt.Fprintf(f.Out, "+ %s\n", formatEntry(e))
@@ -206,8 +239,8 @@ func runApply(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts 
 			}
 			continue
 		}
-		if !opts.Force {
-			if err := enforce.CheckChange(len(add), len(remove), len(applied), opts.MaxChange); err != nil {
+		if !c.force {
+			if err := enforce.CheckChange(len(add), len(remove), len(applied), c.maxChange); err != nil {
 				return fmt.Errorf("%s: %w", be.Name(), err)
 			}
 		}
@@ -215,8 +248,10 @@ func runApply(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts 
 		if err != nil {
 			return fmt.Errorf("%s: apply failed, the previous state is still in place: %w", be.Name(), err)
 		}
-		if err := saveDesired(f, be.Name(), set); err != nil {
-			return err
+		if saveList {
+			if err := saveDesired(f, be.Name(), base); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(f.Err, "%s: %d entries: %d added, %d removed, %d kept in %s\n",
 			be.Name(), len(set), res.Added, res.Removed, res.Kept, res.Duration.Round(time.Microsecond))

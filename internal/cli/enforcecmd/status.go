@@ -3,6 +3,7 @@ package enforcecmd
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -45,6 +46,15 @@ func runStatus(ctx context.Context, f *cmdutil.Factory, b *BackendFlags, format 
 		return err
 	}
 	now := f.Now()
+	m, err := loadManual(f)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	never := append(append(append([]netip.Prefix(nil), cfg.LocalNetworks...), cfg.Allowlist...), m.unbanned()...)
 	var out []BackendStatus
 	for _, be := range bes {
 		applied, err := be.Status(ctx)
@@ -52,13 +62,13 @@ func runStatus(ctx context.Context, f *cmdutil.Factory, b *BackendFlags, format 
 			return fmt.Errorf("%s: %w", be.Name(), err)
 		}
 		st := BackendStatus{Backend: be.Name(), Applied: len(applied), Missing: []string{}, Extra: []string{}}
-		desired, ok, err := loadDesired(f, be.Name())
+		list, ok, err := loadDesired(f, be.Name())
 		if err != nil {
 			return err
 		}
-		if ok {
+		if ok || len(m.Bans) > 0 {
 			// What expired since the last apply is gone on purpose.
-			desired = enforce.Normalize(desired, enforce.NormalizeOptions{Now: now})
+			desired := enforce.Normalize(append(list, m.banned()...), enforce.NormalizeOptions{Now: now, Never: never})
 			n := len(desired)
 			st.Desired = &n
 			add, remove, _ := enforce.Diff(desired, applied)
