@@ -19,8 +19,11 @@ fuzz: ## fuzz each parser for 30 s
 	$(GO) test ./internal/ossec/alertslog -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./internal/ossec/alertsjson -run '^$$' -fuzz FuzzParse -fuzztime 30s
 
-bench: ## the performance figures of the foundation, with their ratios (see bench/README.md)
+bench: ## every performance figure beside its reference (see bench/README.md; needs root, MariaDB)
 	bench/run.sh
+	bench/nft.sh
+	bench/ipset.sh
+	bench/hostsdeny.sh
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
