@@ -10,6 +10,9 @@ import (
 	"github.com/rampart-ids/rampart/internal/alertdb"
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/alertslog"
+	"github.com/rampart-ids/rampart/internal/ossec/ossecdb"
+	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/dbdload"
+	"github.com/rampart-ids/rampart/internal/testenv"
 )
 
 func writeAlerts(t *testing.T, path string, alerts []ossec.Alert, flag int) {
@@ -106,5 +109,70 @@ func TestFollowFileResumes(t *testing.T) {
 	res = run(func() { waitCount(t, s, 38) })
 	if !res.Resumed || res.Read != 13 || res.Added != 13 {
 		t.Errorf("resumed run: %+v, want 13 read and added", res)
+	}
+}
+
+// TestFollowDBResumes follows an ossec-dbd database on the real MariaDB:
+// rows inserted while following and while stopped are each stored once.
+func TestFollowDBResumes(t *testing.T) {
+	dsn := testenv.MySQL(t)
+	cfg, err := ossecdb.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := cfg.OpenSQL(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := dbdload.CreateSchema(t.Context(), raw, cfg.Dialect, dbdload.V3x); err != nil {
+		t.Fatal(err)
+	}
+	loader := dbdload.NewLoader(raw, cfg.Dialect, dbdload.V3x, "ossec-mgr")
+	load := func(n, from int) {
+		t.Helper()
+		if err := loader.Load(t.Context(), testAlerts(n, from)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load(40, 0)
+	db, err := ossecdb.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := alertdb.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	im := &Importer{Store: s, BatchSize: 16}
+	opts := FollowOptions{Poll: 20 * time.Millisecond, CommitEvery: 20 * time.Millisecond}
+	run := func(body func()) Result {
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan Result)
+		go func() {
+			res, err := im.FollowDB(ctx, db, db.String(), opts)
+			if err != nil {
+				t.Errorf("FollowDB: %v", err)
+			}
+			done <- res
+		}()
+		body()
+		cancel()
+		return <-done
+	}
+	first := run(func() {
+		waitCount(t, s, 40)
+		load(25, 40)
+		waitCount(t, s, 65)
+	})
+	if first.Read != 65 || first.Added != 65 {
+		t.Errorf("first run: %+v", first)
+	}
+	load(10, 65) // while stopped
+	second := run(func() { waitCount(t, s, 75) })
+	if !second.Resumed || second.Read != 10 || second.Added != 10 {
+		t.Errorf("resumed run: %+v, want the 10 new rows", second)
 	}
 }
