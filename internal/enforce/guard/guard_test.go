@@ -28,7 +28,7 @@ var procFiles = map[string]string{
 func fixtureProc(t testing.TB, replace map[string]string, drop ...string) fstest.MapFS {
 	t.Helper()
 	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
-		t.Skip("fixtures are from a little-endian machine")
+		t.Skip("fixtures require a little-endian machine")
 	}
 	fsys := fstest.MapFS{}
 	for file, name := range procFiles {
@@ -177,7 +177,7 @@ func TestProtectErrors(t *testing.T) {
 // listener's port the SSH port, so the session must be found.
 func TestProtectReal(t *testing.T) {
 	if _, err := os.Stat("/proc/net/tcp"); err != nil {
-		t.Skip("no /proc/net/tcp")
+		t.Skip("requires /proc/net/tcp")
 	}
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {

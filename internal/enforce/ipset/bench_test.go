@@ -49,7 +49,7 @@ func bigSet(n, shift int) []enforce.Entry {
 // (maxelem), with the default hash size. bench/ipset.sh times it.
 func TestWriteRestoreFile(t *testing.T) {
 	if *restoreFile == "" {
-		t.Skip("no -restorefile")
+		t.Skip("requires -restorefile (bench/ipset.sh sets it)")
 	}
 	f, err := os.Create(*restoreFile)
 	if err != nil {

@@ -1,7 +1,6 @@
 package libwrap
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -249,36 +248,15 @@ func Listeners(proc fs.FS) ([]Listener, error) {
 // 32-bit words in host byte order; this decodes them for the machine it
 // runs on. name is used in errors.
 func ParseNetTCP(name string, data []byte) ([]Listener, error) {
-	var out []Listener
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	line := 0
-	for sc.Scan() {
-		line++
-		f := strings.Fields(sc.Text())
-		if line == 1 && len(f) > 0 && f[0] == "sl" {
-			continue
-		}
-		if len(f) == 0 {
-			continue
-		}
-		if len(f) < 10 {
-			return nil, fmt.Errorf("%s:%d: want at least 10 fields: %q", name, line, snip(sc.Text()))
-		}
-		if f[3] != "0A" {
-			continue
-		}
-		ap, err := parseHexAddrPort(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: local address %q: %w", name, line, snip(f[1]), err)
-		}
-		inode, err := strconv.ParseUint(f[9], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: inode %q: %w", name, line, snip(f[9]), err)
-		}
-		out = append(out, Listener{Addr: ap, Inode: inode})
+	socks, err := ParseSockets(name, data)
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+	var out []Listener
+	for _, so := range socks {
+		if so.State == StateListen {
+			out = append(out, Listener{Addr: so.Local, Inode: so.Inode})
+		}
 	}
 	return out, nil
 }

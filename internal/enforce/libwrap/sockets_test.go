@@ -14,7 +14,7 @@ import (
 
 func TestParseSockets(t *testing.T) {
 	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
-		t.Skip("fixtures are from a little-endian machine")
+		t.Skip("fixtures require a little-endian machine")
 	}
 	const rest = " 00000000:00000000 00:00000000 00000000     0        0 "
 	tcp := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
