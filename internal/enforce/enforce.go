@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"go4.org/netipx"
@@ -158,4 +159,25 @@ func Diff(desired, applied []Entry) (add, remove []Entry, kept int) {
 		}
 	}
 	return add, remove, kept
+}
+
+// Action is what a firewall back end does with a packet from a blocked
+// source.
+type Action int
+
+const (
+	// Drop discards the packet silently: the client sees a timeout.
+	Drop Action = iota
+	// Reject answers with ICMP(v6) administratively prohibited.
+	Reject
+)
+
+func (a Action) String() string {
+	switch a {
+	case Drop:
+		return "drop"
+	case Reject:
+		return "reject"
+	}
+	return "action(" + strconv.Itoa(int(a)) + ")"
 }

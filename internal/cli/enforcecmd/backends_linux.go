@@ -12,6 +12,18 @@ import (
 // network namespace rampart runs in: run it under "ip netns exec NS" to act
 // on another.
 func platformBackends(m map[string]backendFunc) {
-	m["nft"] = func(BackendFlags) (enforce.Enforcer, error) { return nft.New(nft.Options{}) }
-	m["ipset"] = func(BackendFlags) (enforce.Enforcer, error) { return ipset.New(ipset.Options{}) }
+	m["nft"] = func(b BackendFlags) (enforce.Enforcer, error) {
+		a, err := b.action()
+		if err != nil {
+			return nil, err
+		}
+		return nft.New(nft.Options{Action: a})
+	}
+	m["ipset"] = func(b BackendFlags) (enforce.Enforcer, error) {
+		a, err := b.action()
+		if err != nil {
+			return nil, err
+		}
+		return ipset.New(ipset.Options{Action: a})
+	}
 }

@@ -32,6 +32,18 @@ type BackendFlags struct {
 	HostsDenyList string
 	NginxConf     string
 	NginxForm     string
+	Action        string
+}
+
+// action parses --action for the firewall back ends.
+func (b *BackendFlags) action() (enforce.Action, error) {
+	switch b.Action {
+	case "drop":
+		return enforce.Drop, nil
+	case "reject":
+		return enforce.Reject, nil
+	}
+	return 0, cmdutil.FlagError("action", b.Action, errors.New("want drop or reject"))
 }
 
 func (b *BackendFlags) register(cmd *cobra.Command) {
@@ -40,6 +52,7 @@ func (b *BackendFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&b.HostsDenyList, "hosts-deny-list", "/etc/rampart/hosts.deny.list", "the list `PATH` hosts.deny includes (backend hostsdeny)")
 	cmd.Flags().StringVar(&b.NginxConf, "nginx-conf", "", "nginx configuration `PATH` to test and reload (backend nginx; default: nginx's own)")
 	cmd.Flags().StringVar(&b.NginxForm, "nginx-form", "deny", "nginx include `FORM`: deny, geo or auto (geo above 1,000 entries) (backend nginx)")
+	cmd.Flags().StringVar(&b.Action, "action", "drop", "what nft and ipset do with blocked packets: drop or reject")
 }
 
 func (b *BackendFlags) open() ([]enforce.Enforcer, error) {

@@ -37,26 +37,6 @@ const MaxTimeout = 2147483 * time.Second
 // list and every Apply would rebuild the sets.
 const commentPrefix = "rampart-exp="
 
-// Action is what happens to a packet from a blocked source.
-type Action int
-
-const (
-	// Drop discards the packet silently: the client sees a timeout.
-	Drop Action = iota
-	// Reject answers with ICMP(v6) administratively prohibited.
-	Reject
-)
-
-func (a Action) String() string {
-	switch a {
-	case Drop:
-		return "drop"
-	case Reject:
-		return "reject"
-	}
-	return fmt.Sprintf("action(%d)", int(a))
-}
-
 // Options configure an Enforcer. The zero value drops on INPUT in the
 // current network namespace.
 type Options struct {
@@ -65,7 +45,7 @@ type Options struct {
 	// namespace the process runs in.
 	NetNS string
 	// Action is drop (default) or reject.
-	Action Action
+	Action enforce.Action
 	// Forward also blocks traffic routed through the host (FORWARD chain).
 	Forward bool
 	// IPSet, IPTables and IP6Tables are the commands to run (default
@@ -99,7 +79,7 @@ type family struct {
 
 // New returns an Enforcer; it runs no command until used.
 func New(opts Options) (*Enforcer, error) {
-	if opts.Action != Drop && opts.Action != Reject {
+	if opts.Action != enforce.Drop && opts.Action != enforce.Reject {
 		return nil, fmt.Errorf("ipset: unknown action %d", int(opts.Action))
 	}
 	if opts.IPSet == "" {

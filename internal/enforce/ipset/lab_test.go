@@ -98,7 +98,7 @@ func warm(t *testing.T, l *labns.Lab, port uint16, srcs ...netip.Addr) {
 }
 
 func TestTraffic(t *testing.T) {
-	for _, action := range []Action{Drop, Reject} {
+	for _, action := range []enforce.Action{enforce.Drop, enforce.Reject} {
 		t.Run(action.String(), func(t *testing.T) {
 			t.Parallel()
 			l, e := newLab(t, Options{Action: action})
@@ -204,7 +204,7 @@ func TestRulesOnce(t *testing.T) {
 	// A second copy added by hand is removed; a change of options
 	// replaces the rule rather than adding one beside it.
 	nsExec(t, l.Front, "iptables", "-A", "INPUT", "-m", "set", "--match-set", Set4Name, "src", "-j", "DROP")
-	e2, err := New(Options{NetNS: l.Front, Action: Reject, Forward: true})
+	e2, err := New(Options{NetNS: l.Front, Action: enforce.Reject, Forward: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -272,7 +272,7 @@ func (e *Enforcer) Status(ctx context.Context) ([]enforce.Entry, error) {
 // leading "-A CHAIN".
 func (e *Enforcer) spec(f family) []string {
 	s := []string{"-m", "set", "--match-set", f.set, "src", "-j"}
-	if e.opts.Action == Reject {
+	if e.opts.Action == enforce.Reject {
 		return append(s, "REJECT", "--reject-with", f.reject)
 	}
 	return append(s, "DROP")

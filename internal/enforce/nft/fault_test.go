@@ -251,7 +251,7 @@ func TestOptionsChange(t *testing.T) {
 	if _, err := e.Apply(t.Context(), set); err != nil {
 		t.Fatal(err)
 	}
-	e2, err := New(Options{NetNS: e.opts.NetNS, Action: Reject, Forward: true, LogRate: 10})
+	e2, err := New(Options{NetNS: e.opts.NetNS, Action: enforce.Reject, Forward: true, LogRate: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

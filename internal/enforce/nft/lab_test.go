@@ -104,7 +104,7 @@ func check(t *testing.T, l *labns.Lab, port uint16, step string, probes []probe)
 }
 
 func TestTraffic(t *testing.T) {
-	for _, action := range []Action{Drop, Reject} {
+	for _, action := range []enforce.Action{enforce.Drop, enforce.Reject} {
 		t.Run(action.String(), func(t *testing.T) {
 			l, e := newLab(t, Options{Action: action})
 			const port = 8080
@@ -137,7 +137,7 @@ func TestTraffic(t *testing.T) {
 				{"B v4", b4.Addr(), l.FrontV4, true}, {"B v6", b6addr, l.FrontV6, true},
 				{"client v4", l.ClientV4, l.FrontV4, true}, {"client v6", l.ClientV6, l.FrontV6, true},
 			})
-			if action == Drop {
+			if action == enforce.Drop {
 				golden(t, "small.golden", nftList(t, l.Front))
 			}
 

@@ -38,26 +38,6 @@ const (
 // earlier chain cannot let a blocked source through.)
 const Priority = -200
 
-// Action is what happens to a packet from a blocked source.
-type Action int
-
-const (
-	// Drop discards the packet silently: the client sees a timeout.
-	Drop Action = iota
-	// Reject answers with ICMP(v6) administratively prohibited.
-	Reject
-)
-
-func (a Action) String() string {
-	switch a {
-	case Drop:
-		return "drop"
-	case Reject:
-		return "reject"
-	}
-	return fmt.Sprintf("action(%d)", int(a))
-}
-
 // Options configure an Enforcer. The zero value drops on input in the
 // current network namespace, without logging.
 type Options struct {
@@ -65,7 +45,7 @@ type Options struct {
 	// (0: the caller's). The caller keeps it open while the Enforcer is used.
 	NetNS int
 	// Action is drop (default) or reject.
-	Action Action
+	Action enforce.Action
 	// Forward adds a forward chain: also block traffic routed through.
 	Forward bool
 	// LogRate, when above zero, logs blocked packets at up to this many per
@@ -99,7 +79,7 @@ var _ enforce.Enforcer = (*Enforcer)(nil)
 
 // New returns an Enforcer; it does not touch the kernel until used.
 func New(opts Options) (*Enforcer, error) {
-	if opts.Action != Drop && opts.Action != Reject {
+	if opts.Action != enforce.Drop && opts.Action != enforce.Reject {
 		return nil, fmt.Errorf("nft: unknown action %d", int(opts.Action))
 	}
 	if opts.LogPrefix == "" {
@@ -348,7 +328,7 @@ func (e *Enforcer) rules(ch *nftables.Chain, set4, set6 *nftables.Set) []*nftabl
 			)})
 		}
 		var verdict expr.Any = &expr.Verdict{Kind: expr.VerdictDrop}
-		if e.opts.Action == Reject {
+		if e.opts.Action == enforce.Reject {
 			verdict = &expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}
 		}
 		out = append(out, &nftables.Rule{Table: e.table, Chain: ch, UserData: ud, Exprs: append(match, verdict)})
