@@ -71,7 +71,14 @@ func TestDependencyRules(t *testing.T) {
 				t.Errorf("reader %s imports the store", name)
 			case dep == "github.com/spf13/cobra" && !strings.HasPrefix(name, "internal/cli") && name != "cmd/rampart":
 				t.Errorf("%s imports cobra: only internal/cli may", name)
+			case strings.HasPrefix(dep, module+"/") && isTestHelper(d) && !isTestHelper(name):
+				t.Errorf("%s imports the test helper %s: only tests may", name, d)
 			}
 		}
 	}
+}
+
+// isTestHelper reports whether a package exists for tests only.
+func isTestHelper(rel string) bool {
+	return strings.HasPrefix(rel, "internal/testenv") || strings.HasSuffix(rel, "test") && strings.HasPrefix(rel, "internal/") && !strings.HasSuffix(rel, "archtest")
 }

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -38,6 +39,13 @@ type Config struct {
 	ManagementNetworks []netip.Prefix
 	// Store is the embedded store's path; empty means the default location.
 	Store string
+	// GeoIPASN, GeoIPCountry and GeoIPCity are MaxMind-format database
+	// files (GeoLite2, DB-IP lite, IPinfo lite) for "top --by asn|country"
+	// and "ip"; empty: not configured. Absolute paths, because a service's
+	// working directory is not the operator's.
+	GeoIPASN     string
+	GeoIPCountry string
+	GeoIPCity    string
 }
 
 // file is the TOML shape of Config.
@@ -46,6 +54,9 @@ type file struct {
 	Allowlist          []string `toml:"allowlist"`
 	ManagementNetworks []string `toml:"management_networks"`
 	Store              string   `toml:"store"`
+	GeoIPASN           string   `toml:"geoip_asn"`
+	GeoIPCountry       string   `toml:"geoip_country"`
+	GeoIPCity          string   `toml:"geoip_city"`
 }
 
 // Defaults returns the configuration used when no file exists.
@@ -107,7 +118,35 @@ func Parse(name string, data []byte) (Config, error) {
 		c.ManagementNetworks = append(c.ManagementNetworks, p)
 	}
 	c.Store = f.Store
+	for _, g := range []struct {
+		key  string
+		val  string
+		dest *string
+	}{
+		{"geoip_asn", f.GeoIPASN, &c.GeoIPASN},
+		{"geoip_country", f.GeoIPCountry, &c.GeoIPCountry},
+		{"geoip_city", f.GeoIPCity, &c.GeoIPCity},
+	} {
+		if err := checkDBPath(g.val); err != nil {
+			return Config{}, fmt.Errorf("config %s: %s %q: %w", name, g.key, g.val, err)
+		}
+		*g.dest = g.val
+	}
 	return c, nil
+}
+
+// checkDBPath accepts an empty path (not configured) or an absolute one; the
+// file itself is opened, and checked, by whoever uses it.
+func checkDBPath(p string) error {
+	switch {
+	case p == "":
+		return nil
+	case strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return errors.New("path contains a control character")
+	case !filepath.IsAbs(p):
+		return errors.New("path is not absolute")
+	}
+	return nil
 }
 
 // Marshal writes c as a TOML config file with comments.
@@ -142,5 +181,12 @@ func Marshal(c Config) []byte {
 	b.WriteString("# Path of the embedded alert store; empty: /var/lib/rampart/rampart.db as root,\n")
 	b.WriteString("# else $XDG_DATA_HOME/rampart/rampart.db.\n")
 	fmt.Fprintf(&b, "store = %q\n", c.Store)
+	b.WriteString("\n# MaxMind-format databases (.mmdb) for \"top --by asn|country\" and \"ip\":\n")
+	b.WriteString("# GeoLite2-ASN, DB-IP ASN lite or IPinfo lite (which also gives countries);\n")
+	b.WriteString("# GeoLite2-Country or DB-IP country lite; GeoLite2-City or DB-IP city lite.\n")
+	b.WriteString("# Absolute paths; empty: not configured.\n")
+	fmt.Fprintf(&b, "geoip_asn = %q\n", c.GeoIPASN)
+	fmt.Fprintf(&b, "geoip_country = %q\n", c.GeoIPCountry)
+	fmt.Fprintf(&b, "geoip_city = %q\n", c.GeoIPCity)
 	return b.Bytes()
 }

@@ -98,3 +98,42 @@ func TestManagementNetworks(t *testing.T) {
 		t.Errorf("bad management network: %v", err)
 	}
 }
+
+func TestGeoIP(t *testing.T) {
+	tests := []struct {
+		name, in     string
+		asn, country string
+		city         string
+		err          string
+	}{
+		{name: "unset", in: ""},
+		{name: "all", in: "geoip_asn = \"/var/lib/GeoIP/GeoLite2-ASN.mmdb\"\ngeoip_country = \"/var/lib/GeoIP/GeoLite2-Country.mmdb\"\ngeoip_city = \"/srv/city.mmdb\"\n",
+			asn: "/var/lib/GeoIP/GeoLite2-ASN.mmdb", country: "/var/lib/GeoIP/GeoLite2-Country.mmdb", city: "/srv/city.mmdb"},
+		{name: "empty is unset", in: "geoip_asn = \"\"\n"},
+		{name: "relative", in: "geoip_country = \"GeoLite2-Country.mmdb\"\n", err: `config x.toml: geoip_country "GeoLite2-Country.mmdb": path is not absolute`},
+		{name: "control", in: "geoip_city = \"/srv/a\\nb\"\n", err: `geoip_city "/srv/a\nb": path contains a control character`},
+		{name: "not a string", in: "geoip_asn = 3\n", err: "x.toml"},
+		{name: "typo", in: "geoip_asns = \"/a\"\n", err: "unknown key(s): geoip_asns"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("x.toml", []byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.GeoIPASN != tt.asn || c.GeoIPCountry != tt.country || c.GeoIPCity != tt.city {
+				t.Errorf("geoip = %q %q %q, want %q %q %q", c.GeoIPASN, c.GeoIPCountry, c.GeoIPCity, tt.asn, tt.country, tt.city)
+			}
+			again, err := Parse("again", Marshal(c))
+			if err != nil || again.GeoIPASN != c.GeoIPASN || again.GeoIPCountry != c.GeoIPCountry || again.GeoIPCity != c.GeoIPCity {
+				t.Errorf("round trip = %+v, %v", again, err)
+			}
+		})
+	}
+}

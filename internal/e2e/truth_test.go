@@ -184,6 +184,48 @@ func TestTopMatchesGroundTruth(t *testing.T) {
 		}
 	}
 
+	// --by prefix sums the planted sources per /24 and /64 exactly.
+	wantPrefix := map[string]int64{}
+	for _, src := range tr.Sources {
+		if isLocalKind(src.Kind) {
+			continue
+		}
+		a := netip.MustParseAddr(src.IP)
+		bits := 24
+		if a.Is6() {
+			bits = 64
+		}
+		p, _ := a.Prefix(bits)
+		wantPrefix[p.String()] += src.Count
+	}
+	for _, b := range backends {
+		if b.v4 {
+			continue
+		}
+		var groups []struct {
+			Prefix  string `json:"prefix"`
+			Count   int64  `json:"count"`
+			Sources int    `json:"sources"`
+		}
+		out := rampart(t, append([]string{"top", "--by", "prefix", "--format", "json"}, b.args...)...)
+		if err := json.Unmarshal([]byte(out), &groups); err != nil {
+			t.Fatalf("top --by prefix: %v", err)
+		}
+		got := map[string]int64{}
+		for i, g := range groups {
+			got[g.Prefix] = g.Count
+			if i > 0 && g.Count > groups[i-1].Count {
+				t.Errorf("%s: --by prefix not ordered by count at %s", b.name, g.Prefix)
+			}
+		}
+		if diff := gocmp.Diff(wantPrefix, got); diff != "" {
+			t.Errorf("%s: top --by prefix (-truth +rampart):\n%s", b.name, diff)
+		}
+		if got["218.92.0.0/24"] == 0 {
+			t.Errorf("%s: the planted 218.92.0.0/24 is missing", b.name)
+		}
+	}
+
 	// Filters the truth does not break down (time windows, levels, rules):
 	// every back end must still give the same answer as reading the file.
 	filters := [][]string{

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/rampart-ids/rampart/internal/analytics"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
+	"github.com/rampart-ids/rampart/internal/config"
+	"github.com/rampart-ids/rampart/internal/geoip"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
 
@@ -50,15 +53,22 @@ alerts by rule, level, location and day, then its alerts newest first.`,
 
 // Report is ip's JSON output.
 type Report struct {
-	IP         string          `json:"ip"`
-	Count      int64           `json:"count"`
-	FirstSeen  *time.Time      `json:"first_seen"`
-	LastSeen   *time.Time      `json:"last_seen"`
-	ByRule     []RuleCount     `json:"by_rule"`
-	ByLevel    []LevelCount    `json:"by_level"`
-	ByLocation []LocationCount `json:"by_location"`
-	ByDay      []DayCount      `json:"by_day"`
-	Alerts     []Alert         `json:"alerts"`
+	IP string `json:"ip"`
+	// ASN, Org, Country and CountryName come from the databases the
+	// config names (geoip_asn, geoip_country, geoip_city); omitted when
+	// unknown or not configured.
+	ASN         uint32          `json:"asn,omitempty"`
+	Org         string          `json:"org,omitempty"`
+	Country     string          `json:"country,omitempty"`
+	CountryName string          `json:"country_name,omitempty"`
+	Count       int64           `json:"count"`
+	FirstSeen   *time.Time      `json:"first_seen"`
+	LastSeen    *time.Time      `json:"last_seen"`
+	ByRule      []RuleCount     `json:"by_rule"`
+	ByLevel     []LevelCount    `json:"by_level"`
+	ByLocation  []LocationCount `json:"by_location"`
+	ByDay       []DayCount      `json:"by_day"`
+	Alerts      []Alert         `json:"alerts"`
 }
 
 // RuleCount is one line of by_rule.
@@ -112,6 +122,10 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	if err != nil {
 		return err
 	}
+	info, err := lookupGeo(f, addr)
+	if err != nil {
+		return err
+	}
 	in, err := cmdutil.OpenInput(ctx, f, &opts.Query)
 	if err != nil {
 		return err
@@ -123,10 +137,33 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	}
 	in.Report()
 	out := convert(rep)
+	out.ASN, out.Org, out.Country, out.CountryName = info.ASN, info.Org, info.Country, info.CountryName
 	if opts.Format == cmdutil.FormatJSON {
 		return cmdutil.WriteJSON(f.Out, out)
 	}
 	return writeText(f.Out, out)
+}
+
+// lookupGeo names addr's network and country when the config names
+// databases; without them ip simply says less.
+func lookupGeo(f *cmdutil.Factory, addr netip.Addr) (geoip.Info, error) {
+	c, err := f.Config()
+	if err != nil {
+		return geoip.Info{}, err
+	}
+	if c.GeoIPASN == "" && c.GeoIPCountry == "" && c.GeoIPCity == "" {
+		return geoip.Info{}, nil
+	}
+	db, err := geoip.Open(geoip.Options{ASN: c.GeoIPASN, Country: c.GeoIPCountry, City: c.GeoIPCity})
+	if err != nil {
+		path := f.ConfigPath
+		if path == "" {
+			path = config.DefaultPath
+		}
+		return geoip.Info{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	defer db.Close()
+	return db.Lookup(addr), nil
 }
 
 func convert(r analytics.SourceReport) Report {
@@ -159,11 +196,13 @@ func convert(r analytics.SourceReport) Report {
 
 func writeText(w io.Writer, r Report) error {
 	if r.Count == 0 {
-		_, err := fmt.Fprintf(w, "%s: no alerts\n", r.IP)
-		return err
+		fmt.Fprintf(w, "%s: no alerts\n", r.IP)
+		writeGeo(w, r)
+		return nil
 	}
 	fmt.Fprintf(w, "%s: %d alerts, first seen %s, last seen %s\n", r.IP, r.Count,
 		r.FirstSeen.Format(time.RFC3339), r.LastSeen.Format(time.RFC3339))
+	writeGeo(w, r)
 
 	fmt.Fprintln(w, "\nBy rule")
 	rows := make([][]string, len(r.ByRule))
@@ -201,6 +240,20 @@ func writeText(w io.Writer, r Report) error {
 		}
 	}
 	return nil
+}
+
+// writeGeo prints the network and country lines, when known.
+func writeGeo(w io.Writer, r Report) {
+	if r.ASN != 0 {
+		fmt.Fprintf(w, "  network: AS%d %s\n", r.ASN, r.Org)
+	}
+	if r.Country != "" {
+		if r.CountryName != "" {
+			fmt.Fprintf(w, "  country: %s (%s)\n", r.Country, r.CountryName)
+		} else {
+			fmt.Fprintf(w, "  country: %s\n", r.Country)
+		}
+	}
 }
 
 func indent(rows [][]string) [][]string {

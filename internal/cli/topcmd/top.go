@@ -21,6 +21,11 @@ type Options struct {
 	Min    int64
 	Limit  int
 	Format string
+	// By is what rows are: ip (sources), or the groups prefix, asn,
+	// country sum their sources into.
+	By string
+	// V4Prefix and V6Prefix are the prefix lengths of --by prefix.
+	V4Prefix, V6Prefix int
 }
 
 // New returns the top command.
@@ -34,10 +39,16 @@ func New(f *cmdutil.Factory) *cobra.Command {
 Input is alert files (--alerts), an ossec-dbd database (--db), or the store
 filled by "rampart import" (the default). Local networks are excluded by
 CIDR membership (--scope internet, the default); --scope local shows the
-inside, --scope all both.`,
+inside, --scope all both.
+
+--by prefix sums the sources by /24 (IPv4) and /64 (IPv6), or --v4-prefix and
+--v6-prefix; --by asn and --by country sum them by network or country, from
+the MaxMind-format databases the config names (geoip_asn, geoip_country,
+geoip_city). --min and --limit then apply to the groups.`,
 		Example: `  rampart top --alerts /var/ossec/logs/alerts/alerts.log
   rampart top --db mysql://ossec:secret@127.0.0.1:3306/ossec --min 1000
-  rampart top --since 30d --level 6 --format json`,
+  rampart top --since 30d --level 6 --format json
+  rampart top --by asn --limit 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return run(cmd.Context(), f, cmd, opts)
@@ -47,6 +58,9 @@ inside, --scope all both.`,
 	cmd.Flags().Int64Var(&opts.Min, "min", 0, "only sources with at least `N` alerts")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "show at most `N` sources (0: all)")
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table, json or csv")
+	cmd.Flags().StringVar(&opts.By, "by", ByIP, "rows: ip (sources), prefix, asn or country (groups of sources)")
+	cmd.Flags().IntVar(&opts.V4Prefix, "v4-prefix", 24, "with --by prefix: IPv4 prefix length `BITS`")
+	cmd.Flags().IntVar(&opts.V6Prefix, "v6-prefix", 64, "with --by prefix: IPv6 prefix length `BITS`")
 	return cmd
 }
 
@@ -69,6 +83,29 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	}
 	if opts.Limit < 0 {
 		return cmdutil.FlagError("limit", strconv.Itoa(opts.Limit), fmt.Errorf("must not be negative"))
+	}
+	// The grouping is set up before the input is read: a missing database
+	// is said at once, not after a long scan.
+	var grp *grouping
+	switch opts.By {
+	case ByIP:
+	case ByPrefix:
+		if opts.V4Prefix < 1 || opts.V4Prefix > 32 {
+			return cmdutil.FlagError("v4-prefix", strconv.Itoa(opts.V4Prefix), fmt.Errorf("want 1 to 32"))
+		}
+		if opts.V6Prefix < 1 || opts.V6Prefix > 128 {
+			return cmdutil.FlagError("v6-prefix", strconv.Itoa(opts.V6Prefix), fmt.Errorf("want 1 to 128"))
+		}
+		grp = prefixGrouping(opts.V4Prefix, opts.V6Prefix)
+	case ByASN, ByCountry:
+		g, err := geoGrouping(f, opts.By)
+		if err != nil {
+			return err
+		}
+		defer g.close()
+		grp = g
+	default:
+		return cmdutil.FlagError("by", opts.By, fmt.Errorf("want %s, %s, %s or %s", ByIP, ByPrefix, ByASN, ByCountry))
 	}
 	filter, err := opts.Query.Filter(f, cmd.Flags())
 	if err != nil {
@@ -93,6 +130,11 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	sources, err := in.Backend.TopSources(ctx, filter)
 	if err != nil {
 		return err
+	}
+	if grp != nil {
+		sources = analytics.Finish(sources, analytics.Selection{InScope: inScope})
+		in.Report()
+		return writeGroups(f, opts, grp, analytics.GroupBy(sources, grp.key))
 	}
 	sources = analytics.Finish(sources, analytics.Selection{InScope: inScope, Min: opts.Min, Limit: opts.Limit})
 	in.Report()
