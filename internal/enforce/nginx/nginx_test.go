@@ -39,7 +39,10 @@ func nginxBinary(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
-		t.Skip("nginx not installed (Debian: apt-get install nginx-light)")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("requires nginx (Debian: apt-get install nginx-light); in CI it must be installed")
+		}
+		t.Skip("requires nginx (Debian: apt-get install nginx-light)")
 	}
 	return bin
 }
