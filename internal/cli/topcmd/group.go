@@ -28,9 +28,13 @@ type grouping struct {
 	// label fills them for a group's key.
 	header []string
 	label  func(key string) []string
-	// row is a group's JSON object.
-	row   func(key string, s GroupStats) any
-	close func() error
+	// row is a group's JSON object; appendLabel appends the same object's
+	// label members (everything before "count") as encoding/json would,
+	// because encoding/json over tens of thousands of groups took longer
+	// than the query.
+	row         func(key string, s GroupStats) any
+	appendLabel func(b []byte, key string) []byte
+	close       func() error
 }
 
 // GroupStats are the fields every group's JSON object has after its label.
@@ -66,7 +70,10 @@ func prefixGrouping(v4, v6 int) *grouping {
 		header: []string{"PREFIX"},
 		label:  func(k string) []string { return []string{k} },
 		row:    func(k string, s GroupStats) any { return PrefixRow{Prefix: k, GroupStats: s} },
-		close:  func() error { return nil },
+		appendLabel: func(b []byte, k string) []byte {
+			return appendMember(b, "prefix", appendJSONString, k)
+		},
+		close: func() error { return nil },
 	}
 }
 
@@ -133,6 +140,7 @@ func geoGrouping(f *cmdutil.Factory, by string) (*grouping, error) {
 			n, _ := strconv.ParseUint(k, 10, 32)
 			return ASNRow{ASN: uint32(n), Org: names[k], GroupStats: s}
 		}
+		g.appendLabel = asnLabel(names)
 	default:
 		if !hasCountry {
 			db.Close()
@@ -153,6 +161,7 @@ func geoGrouping(f *cmdutil.Factory, by string) (*grouping, error) {
 			return []string{k, names[k]}
 		}
 		g.row = func(k string, s GroupStats) any { return CountryRow{Country: k, Name: names[k], GroupStats: s} }
+		g.appendLabel = countryLabel(names)
 	}
 	return g, nil
 }
@@ -178,11 +187,12 @@ func writeGroups(f *cmdutil.Factory, opts *Options, g *grouping, groups []analyt
 	}
 	switch opts.Format {
 	case cmdutil.FormatJSON:
-		rows := make([]any, len(kept))
+		keys := make([]string, len(kept))
 		for i, gc := range kept {
-			rows[i] = g.row(gc.Key, stats[i])
+			keys[i] = gc.Key
 		}
-		return cmdutil.WriteJSON(f.Out, rows)
+		_, err := f.Out.Write(g.appendJSON(make([]byte, 0, 256*len(kept)+4), keys, stats))
+		return err
 	}
 	header := append(append([]string{}, g.header...), "COUNT", "SOURCES", "FIRST SEEN", "LAST SEEN", "MAX LEVEL", "TOP")
 	cells := make([][]string, len(kept))
@@ -199,4 +209,24 @@ func writeGroups(f *cmdutil.Factory, opts *Options, g *grouping, groups []analyt
 		return nil
 	}
 	return cmdutil.WriteTable(f.Out, header, cells)
+}
+
+// asnLabel appends the label members of an ASNRow ("asn", "org").
+func asnLabel(names map[string]string) func([]byte, string) []byte {
+	return func(b []byte, k string) []byte {
+		n := k
+		if n == "" {
+			n = "0"
+		}
+		b = appendMember(b, "asn", func(b []byte, v string) []byte { return append(b, v...) }, n)
+		return appendMember(b, "org", appendJSONString, names[k])
+	}
+}
+
+// countryLabel appends the label members of a CountryRow ("country", "name").
+func countryLabel(names map[string]string) func([]byte, string) []byte {
+	return func(b []byte, k string) []byte {
+		b = appendMember(b, "country", appendJSONString, k)
+		return appendMember(b, "name", appendJSONString, names[k])
+	}
 }

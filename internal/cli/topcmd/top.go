@@ -6,6 +6,7 @@ package topcmd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -132,7 +133,9 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 		return err
 	}
 	if grp != nil {
-		sources = analytics.Finish(sources, analytics.Selection{InScope: inScope})
+		// Only the scope matters here: groups are ordered by GroupBy, and
+		// their top members do not depend on the order of the sources.
+		sources = slices.DeleteFunc(sources, func(s analytics.SourceCount) bool { return !inScope(s.Addr) })
 		in.Report()
 		return writeGroups(f, opts, grp, analytics.GroupBy(sources, grp.key))
 	}
