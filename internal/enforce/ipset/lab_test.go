@@ -18,31 +18,34 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/enforce/enforcetest"
 	labns "github.com/rampart-ids/rampart/internal/testenv/netns"
 )
 
-// newLab returns a lab and an enforcer acting on its Front namespace (the
-// enforcer's commands run under `ip netns exec`).
+// newLab returns a lab and an enforcer acting on its Front namespace.
 func newLab(t testing.TB, opts Options) (*labns.Lab, *Enforcer) {
 	t.Helper()
 	l := labns.New(t)
+	return l, newOn(t, l, opts)
+}
+
+// newOn returns an enforcer acting on l's Front namespace (its commands
+// run under `ip netns exec`).
+func newOn(t testing.TB, l *labns.Lab, opts Options) *Enforcer {
+	t.Helper()
 	opts.NetNS = l.Front
 	e, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l, e
+	return e
 }
 
-func entries(ps ...string) []enforce.Entry {
-	var out []enforce.Entry
-	for _, p := range ps {
-		out = append(out, enforce.Entry{Prefix: netip.MustParsePrefix(p)})
-	}
-	return out
-}
-
-var prefixEq = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
+// Shorter names for the shared helpers the other tests use.
+var (
+	entries  = enforcetest.Entries
+	prefixEq = enforcetest.PrefixEq
+)
 
 func nsExec(t testing.TB, ns, name string, args ...string) string {
 	t.Helper()
@@ -53,120 +56,25 @@ func nsExec(t testing.TB, ns, name string, args ...string) string {
 	return string(out)
 }
 
-type probe struct {
-	name string
-	src  netip.Addr
-	dst  netip.Addr
-	ok   bool
-}
-
-func check(t *testing.T, l *labns.Lab, port uint16, step string, probes []probe) {
-	t.Helper()
-	for _, p := range probes {
-		err := l.Dial(p.src, netip.AddrPortFrom(p.dst, port), 300*time.Millisecond)
-		if p.ok && err != nil {
-			t.Errorf("%s: %s (%s) should connect: %v", step, p.name, p.src, err)
-		}
-		if !p.ok && err == nil {
-			t.Errorf("%s: %s (%s) should be blocked but connected", step, p.name, p.src)
-		}
-	}
-}
-
-// warm waits until every source connects, before anything is blocked: the
-// lab's IPv6 link-local addresses are tentative for about a second after
-// the link comes up, and a SYN sent then can be lost while the neighbour is
-// resolved, which a short dial would take for a block.
-func warm(t *testing.T, l *labns.Lab, port uint16, srcs ...netip.Addr) {
-	t.Helper()
-	for _, src := range srcs {
-		dst := l.FrontV4
-		if src.Is6() {
-			dst = l.FrontV6
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			err := l.Dial(src, netip.AddrPortFrom(dst, port), 300*time.Millisecond)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("lab not ready: %s cannot reach %s before anything is blocked: %v", src, dst, err)
-			}
-		}
-	}
-}
-
 func TestTraffic(t *testing.T) {
 	for _, action := range []enforce.Action{enforce.Drop, enforce.Reject} {
 		t.Run(action.String(), func(t *testing.T) {
 			t.Parallel()
-			l, e := newLab(t, Options{Action: action})
-			const port = 8080
-			l.Serve(t, port)
-			a4 := netip.MustParsePrefix("198.51.100.10/32")
-			b4 := netip.MustParsePrefix("198.51.100.20/32")
-			c4 := netip.MustParsePrefix("198.51.100.30/32")
-			a6 := netip.MustParsePrefix("2001:db8:a::1/64")
-			b6 := netip.MustParsePrefix("2001:db8:b::1/64")
-			for _, p := range []netip.Prefix{a4, b4, c4, a6, b6} {
-				l.AddClientAddr(t, p)
-			}
-			a6addr, b6addr := a6.Addr(), b6.Addr()
-			a6, b6 = a6.Masked(), b6.Masked()
-
-			warm(t, l, port, a4.Addr(), b4.Addr(), c4.Addr(), a6addr, b6addr, l.ClientV4, l.ClientV6)
-			res, err := e.Apply(t.Context(), entries(a4.String(), a6.String()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Added != 2 || res.Removed != 0 || res.Kept != 0 {
-				t.Errorf("first apply: %+v", res)
-			}
-			check(t, l, port, "after apply", []probe{
-				{"A v4", a4.Addr(), l.FrontV4, false}, {"A v6", a6addr, l.FrontV6, false},
-				{"B v4", b4.Addr(), l.FrontV4, true}, {"B v6", b6addr, l.FrontV6, true},
-				{"client v4", l.ClientV4, l.FrontV4, true}, {"client v6", l.ClientV6, l.FrontV6, true},
-			})
-			if res, err := e.Apply(t.Context(), entries(a4.String(), a6.String())); err != nil || res.Added+res.Removed != 0 || res.Kept != 2 || res.Duration != 0 {
-				t.Errorf("second apply should change nothing and run no restore: %+v, %v", res, err)
-			}
-			res, err = e.Apply(t.Context(), entries(c4.String(), b6.String()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Added != 2 || res.Removed != 2 || res.Kept != 0 {
-				t.Errorf("update: %+v", res)
-			}
-			check(t, l, port, "after update", []probe{
-				{"A v4", a4.Addr(), l.FrontV4, true}, {"A v6", a6addr, l.FrontV6, true},
-				{"C v4", c4.Addr(), l.FrontV4, false}, {"B v6", b6addr, l.FrontV6, false},
-				{"B v4", b4.Addr(), l.FrontV4, true},
-			})
-			got, err := e.Status(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(entries(c4.String(), b6.String()), got, prefixEq); diff != "" {
-				t.Errorf("status (-want +got):\n%s", diff)
-			}
-			if err := e.Remove(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			check(t, l, port, "after remove", []probe{
-				{"C v4", c4.Addr(), l.FrontV4, true}, {"B v6", b6addr, l.FrontV6, true}, {"A v4", a4.Addr(), l.FrontV4, true},
-			})
-			if out := nsExec(t, l.Front, "ipset", "list", "-n"); strings.TrimSpace(out) != "" {
-				t.Errorf("after remove sets are left: %q", out)
-			}
-			for _, cmd := range []string{"iptables", "ip6tables"} {
-				if out := nsExec(t, l.Front, cmd, "-S"); strings.Contains(out, "rampart") {
-					t.Errorf("after remove %s still holds our rules:\n%s", cmd, out)
+			l := labns.New(t)
+			newEnforcer := func(t *testing.T) enforce.Enforcer { return newOn(t, l, Options{Action: action}) }
+			enforcetest.Conformance(t, l, newEnforcer, func(t *testing.T, stage string) {
+				if stage != enforcetest.StageRemoved {
+					return
 				}
-			}
-			if err := e.Remove(t.Context()); err != nil {
-				t.Errorf("second remove: %v", err)
-			}
+				if out := nsExec(t, l.Front, "ipset", "list", "-n"); strings.TrimSpace(out) != "" {
+					t.Errorf("after remove sets are left: %q", out)
+				}
+				for _, cmd := range []string{"iptables", "ip6tables"} {
+					if out := nsExec(t, l.Front, cmd, "-S"); strings.Contains(out, "rampart") {
+						t.Errorf("after remove %s still holds our rules:\n%s", cmd, out)
+					}
+				}
+			})
 		})
 	}
 }
@@ -296,7 +204,7 @@ func TestFailureKeepsState(t *testing.T) {
 	for _, p := range []netip.Prefix{a4, b4} {
 		l.AddClientAddr(t, p)
 	}
-	warm(t, l, port, a4.Addr(), b4.Addr())
+	enforcetest.Warm(t, l, port, a4.Addr(), b4.Addr())
 	before := entries(a4.String(), "2001:db8::/64")
 	if _, err := e.Apply(t.Context(), before); err != nil {
 		t.Fatal(err)
@@ -322,8 +230,8 @@ func TestFailureKeepsState(t *testing.T) {
 	if names := nsExec(t, l.Front, "ipset", "list", "-n"); strings.Contains(names, TmpSuffix) {
 		t.Errorf("temporary sets left after the failed apply:\n%s", names)
 	}
-	check(t, l, port, "after failed apply", []probe{
-		{"A v4", a4.Addr(), l.FrontV4, false}, {"B v4", b4.Addr(), l.FrontV4, true},
+	enforcetest.Check(t, l, port, "after failed apply", []enforcetest.Probe{
+		{Name: "A v4", Src: a4.Addr(), Dst: l.FrontV4, OK: false}, {Name: "B v4", Src: b4.Addr(), Dst: l.FrontV4, OK: true},
 	})
 
 	// A failed first apply leaves nothing behind.

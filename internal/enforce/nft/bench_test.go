@@ -3,8 +3,10 @@
 package nft
 
 import (
-	"github.com/rampart-ids/rampart/internal/enforce"
 	"testing"
+
+	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/enforce/enforcetest"
 )
 
 // BenchmarkApply100k loads 100,000 entries into an empty table: the whole
@@ -12,45 +14,21 @@ import (
 // outside the timer). Compare with bench/nft.sh's nft -f of the same set.
 func BenchmarkApply100k(b *testing.B) {
 	_, e := newLab(b, Options{})
-	set := bigSet(benchN, 0)
-	for b.Loop() {
-		b.StopTimer()
-		if err := e.Remove(b.Context()); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if _, err := e.Apply(b.Context(), set); err != nil {
-			b.Fatal(err)
-		}
-	}
+	enforcetest.BenchApply(b, e, enforcetest.BenchN)
 }
 
 // BenchmarkUpdate1k applies 1,000 changes (500 out, 500 in) to a
 // 100,000-entry table, alternating between two sets.
 func BenchmarkUpdate1k(b *testing.B) {
 	_, e := newLab(b, Options{})
-	sets := [2][]enforce.Entry{bigSet(benchN, 0), bigSet(benchN, 500)}
-	if _, err := e.Apply(b.Context(), sets[0]); err != nil {
-		b.Fatal(err)
-	}
-	i := 1
-	for b.Loop() {
-		res, err := e.Apply(b.Context(), sets[i%2])
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res.Added+res.Removed != 1000 {
-			b.Fatalf("update changed %+v, want 1000 changes", res)
-		}
-		i++
-	}
+	enforcetest.BenchUpdate(b, e, enforcetest.BenchN, 500)
 }
 
 // BenchmarkUpdate1kCold is BenchmarkUpdate1k for an enforcer that has not
 // applied the set itself (a fresh process): it reads the whole set first.
 func BenchmarkUpdate1kCold(b *testing.B) {
 	_, e := newLab(b, Options{})
-	sets := [2][]enforce.Entry{bigSet(benchN, 0), bigSet(benchN, 500)}
+	sets := [2][]enforce.Entry{enforcetest.BigSet(enforcetest.BenchN, 0), enforcetest.BigSet(enforcetest.BenchN, 500)}
 	if _, err := e.Apply(b.Context(), sets[0]); err != nil {
 		b.Fatal(err)
 	}

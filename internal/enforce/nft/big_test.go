@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/enforce/enforcetest"
 )
 
 func TestApply100k(t *testing.T) {
@@ -17,7 +18,7 @@ func TestApply100k(t *testing.T) {
 		t.Skip("the 100,000-entry apply needs time; skipped with -short")
 	}
 	_, e := newLab(t, Options{})
-	set := bigSet(100_000, 0)
+	set := enforcetest.BigSet(100_000, 0)
 	start := time.Now()
 	res, err := e.Apply(t.Context(), set)
 	if err != nil {
@@ -37,7 +38,7 @@ func TestApply100k(t *testing.T) {
 		t.Errorf("status differs from the applied set (-want +got):\n%.2000s", diff)
 	}
 	// 1,000 changes: 500 entries leave, 500 come in.
-	next := bigSet(100_000, 500)
+	next := enforcetest.BigSet(100_000, 500)
 	start = time.Now()
 	res, err = e.Apply(t.Context(), next)
 	if err != nil {
@@ -57,7 +58,7 @@ func TestApply1M(t *testing.T) {
 		t.Skip("needs -million")
 	}
 	_, e := newLab(t, Options{})
-	set := bigSet(1_000_000, 0)
+	set := enforcetest.BigSet(1_000_000, 0)
 	start := time.Now()
 	res, err := e.Apply(t.Context(), set)
 	if err != nil {
@@ -73,7 +74,7 @@ func TestApply1M(t *testing.T) {
 	if len(got) != len(set) {
 		t.Errorf("status holds %d entries, want %d", len(got), len(set))
 	}
-	next := bigSet(1_000_000, 500)
+	next := enforcetest.BigSet(1_000_000, 500)
 	start = time.Now()
 	if res, err = e.Apply(t.Context(), next); err != nil || res.Added != 500 || res.Removed != 500 {
 		t.Fatalf("update: %+v, %v", res, err)

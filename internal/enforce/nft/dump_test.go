@@ -6,6 +6,8 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"github.com/rampart-ids/rampart/internal/enforce/enforcetest"
 )
 
 var nftFile = flag.String("nftfile", "", "write the 100,000-entry benchmark set as an nft -f script to this path and exit")
@@ -20,12 +22,10 @@ func TestWriteNftFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeNftFile(f, bigSet(benchN, 0)); err != nil {
+	if err := writeNftFile(f, enforcetest.BigSet(enforcetest.BenchN, 0)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
-
-const benchN = 100_000

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/enforce/enforcetest"
 	labns "github.com/rampart-ids/rampart/internal/testenv/netns"
 )
 
@@ -24,7 +25,7 @@ import (
 // is the old set or the new one, never a mix.
 func TestUpdateIsOneTransaction(t *testing.T) {
 	_, e := newLab(t, Options{})
-	oldSet, newSet := bigSet(20_000, 0), bigSet(20_000, 10_000)
+	oldSet, newSet := enforcetest.BigSet(20_000, 0), enforcetest.BigSet(20_000, 10_000)
 	if _, err := e.Apply(t.Context(), oldSet); err != nil {
 		t.Fatal(err)
 	}
