@@ -3,6 +3,7 @@ package enforce
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -180,4 +181,31 @@ func (a Action) String() string {
 		return "reject"
 	}
 	return "action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// Unexpiring is the set a back end without expiry (hosts.deny, nginx)
+// writes: entries expired at now dropped, the other expiries forgotten, the
+// rest re-aggregated, since without expiries adjacent prefixes merge. An
+// invalid prefix is an error naming its index.
+func Unexpiring(set []Entry, now time.Time) ([]Entry, error) {
+	want := make([]Entry, 0, len(set))
+	for i, e := range set {
+		if !e.Prefix.IsValid() {
+			return nil, fmt.Errorf("entry %d: invalid prefix %q", i, e.Prefix.String())
+		}
+		if !e.Expires.IsZero() && !e.Expires.After(now) {
+			continue
+		}
+		want = append(want, Entry{Prefix: e.Prefix})
+	}
+	return Normalize(want, NormalizeOptions{}), nil
+}
+
+// Prefixes returns the prefixes of set, in order.
+func Prefixes(set []Entry) []netip.Prefix {
+	out := make([]netip.Prefix, len(set))
+	for i, e := range set {
+		out[i] = e.Prefix
+	}
+	return out
 }

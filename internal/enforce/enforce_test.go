@@ -69,3 +69,21 @@ func TestDiff(t *testing.T) {
 		t.Errorf("Diff = %v, %v, %d", add, remove, kept)
 	}
 }
+
+func TestUnexpiring(t *testing.T) {
+	// Apart while their expiries differ, one /24 once expiries are gone.
+	set := Normalize([]Entry{e("192.0.2.0/25", time.Hour), e("192.0.2.128/25", 2*time.Hour), e("198.51.100.1/32", -time.Minute)}, NormalizeOptions{})
+	got, err := Unexpiring(set, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Entry{e("192.0.2.0/24", 0)}, got, prefixEq); diff != "" {
+		t.Errorf("Unexpiring (-want +got):\n%s", diff)
+	}
+	if ps := Prefixes(got); len(ps) != 1 || ps[0].String() != "192.0.2.0/24" {
+		t.Errorf("Prefixes = %v", ps)
+	}
+	if _, err := Unexpiring([]Entry{e("192.0.2.0/24", 0), {}}, now); err == nil || err.Error() != `entry 1: invalid prefix "invalid Prefix"` {
+		t.Errorf("invalid entry: %v", err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,19 +123,11 @@ func (e *Enforcer) IncludeLine() string { return e.include }
 // libwrap ignores, so a failure at any step leaves the previous blocking in
 // force. Applying the same set again writes nothing.
 func (e *Enforcer) Apply(ctx context.Context, set []enforce.Entry) (enforce.Result, error) {
-	now := e.opts.Now()
-	want := make([]enforce.Entry, 0, len(set))
-	for i, en := range set {
-		if !en.Prefix.IsValid() {
-			return enforce.Result{}, fmt.Errorf("hostsdeny: apply: entry %d: invalid prefix %q", i, en.Prefix.String())
-		}
-		if !en.Expires.IsZero() && !en.Expires.After(now) {
-			continue
-		}
-		want = append(want, enforce.Entry{Prefix: en.Prefix})
-	}
 	// libwrap keeps no expiry, so the file is compared on prefixes alone.
-	want = enforce.Normalize(want, enforce.NormalizeOptions{})
+	want, err := enforce.Unexpiring(set, e.opts.Now())
+	if err != nil {
+		return enforce.Result{}, fmt.Errorf("hostsdeny: apply: %w", err)
+	}
 	have, err := e.Status(ctx)
 	if err != nil {
 		// A damaged list is replaced, not trusted.
@@ -149,10 +140,7 @@ func (e *Enforcer) Apply(ctx context.Context, set []enforce.Entry) (enforce.Resu
 	if err := e.ensureInclude(ctx); err != nil {
 		return enforce.Result{}, err
 	}
-	prefixes := make([]netip.Prefix, len(want))
-	for i, en := range want {
-		prefixes[i] = en.Prefix
-	}
+	prefixes := enforce.Prefixes(want)
 	body := AppendList(make([]byte, 0, 20*len(prefixes)), prefixes)
 	if old, err := os.ReadFile(e.opts.ListPath); err == nil && bytes.Equal(old, body) {
 		return res, nil

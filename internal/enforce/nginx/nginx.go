@@ -143,19 +143,11 @@ func (e *Enforcer) Path() string { return e.opts.Path }
 // error carries nginx's message. Applying the same set again runs nothing.
 // A stopped nginx is not an error: the list takes effect when it starts.
 func (e *Enforcer) Apply(ctx context.Context, set []enforce.Entry) (enforce.Result, error) {
-	now := e.opts.Now()
-	want := make([]enforce.Entry, 0, len(set))
-	for i, en := range set {
-		if !en.Prefix.IsValid() {
-			return enforce.Result{}, fmt.Errorf("nginx: apply: entry %d: invalid prefix %q", i, en.Prefix.String())
-		}
-		if !en.Expires.IsZero() && !en.Expires.After(now) {
-			continue
-		}
-		want = append(want, enforce.Entry{Prefix: en.Prefix})
-	}
 	// nginx keeps no expiry, so the file is compared on prefixes alone.
-	want = enforce.Normalize(want, enforce.NormalizeOptions{})
+	want, err := enforce.Unexpiring(set, e.opts.Now())
+	if err != nil {
+		return enforce.Result{}, fmt.Errorf("nginx: apply: %w", err)
+	}
 
 	unlock, err := e.lock()
 	if err != nil {
@@ -177,10 +169,7 @@ func (e *Enforcer) Apply(ctx context.Context, set []enforce.Entry) (enforce.Resu
 	add, remove, kept := enforce.Diff(want, have)
 	res := enforce.Result{Added: len(add), Removed: len(remove), Kept: kept}
 
-	prefixes := make([]netip.Prefix, len(want))
-	for i, en := range want {
-		prefixes[i] = en.Prefix
-	}
+	prefixes := enforce.Prefixes(want)
 	body := e.render(prefixes)
 	if existed && bytes.Equal(old, body) {
 		return res, nil
