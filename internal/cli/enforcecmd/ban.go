@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,23 +64,16 @@ func registerBan(cmd *cobra.Command, opts *BanOptions) {
 }
 
 func runBan(ctx context.Context, f *cmdutil.Factory, opts *BanOptions, args []string, ban bool) error {
-	if opts.IPv6Bits < 1 || opts.IPv6Bits > 128 {
-		return cmdutil.FlagError("ipv6-prefix", fmt.Sprint(opts.IPv6Bits), fmt.Errorf("want 1 to 128"))
-	}
 	now := f.Now()
-	var exp time.Time
-	if opts.For != "" {
-		d, err := cmdutil.ParseDuration(opts.For)
-		if err != nil {
-			return cmdutil.FlagError("for", opts.For, err)
-		}
-		exp = now.Add(d)
+	exp, err := entryFlags(opts.IPv6Bits, opts.For, now)
+	if err != nil {
+		return err
 	}
 	cfg, err := f.Config()
 	if err != nil {
 		return err
 	}
-	never := append(append([]netip.Prefix(nil), cfg.LocalNetworks...), cfg.Allowlist...)
+	never := unionNets(cfg.LocalNetworks, cfg.Allowlist)
 	m, err := loadManual(f)
 	if err != nil {
 		return err

@@ -151,17 +151,10 @@ func runApply(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts 
 			}
 		}
 	}
-	if opts.IPv6Bits < 1 || opts.IPv6Bits > 128 {
-		return cmdutil.FlagError("ipv6-prefix", fmt.Sprint(opts.IPv6Bits), errors.New("want 1 to 128"))
-	}
 	now := f.Now()
-	var exp time.Time
-	if opts.For != "" {
-		d, err := cmdutil.ParseDuration(opts.For)
-		if err != nil {
-			return cmdutil.FlagError("for", opts.For, err)
-		}
-		exp = now.Add(d)
+	exp, err := entryFlags(opts.IPv6Bits, opts.For, now)
+	if err != nil {
+		return err
 	}
 	never, err := neverBlock(f, &opts.Query, cmd)
 	if err != nil {
@@ -285,7 +278,32 @@ func neverBlock(f *cmdutil.Factory, q *cmdutil.QueryFlags, cmd *cobra.Command) (
 			return nil, cmdutil.FlagError("local-nets", q.LocalNets, err)
 		}
 	}
-	return append(append([]netip.Prefix(nil), nets...), c.Allowlist...), nil
+	return unionNets(nets, c.Allowlist), nil
+}
+
+// unionNets joins the lists of networks no entry may cover.
+func unionNets(lists ...[]netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// entryFlags checks --ipv6-prefix and turns --for into an expiry (zero:
+// none), for apply, ban and unban alike.
+func entryFlags(ipv6Bits int, forFlag string, now time.Time) (time.Time, error) {
+	if ipv6Bits < 1 || ipv6Bits > 128 {
+		return time.Time{}, cmdutil.FlagError("ipv6-prefix", fmt.Sprint(ipv6Bits), errors.New("want 1 to 128"))
+	}
+	if forFlag == "" {
+		return time.Time{}, nil
+	}
+	d, err := cmdutil.ParseDuration(forFlag)
+	if err != nil {
+		return time.Time{}, cmdutil.FlagError("for", forFlag, err)
+	}
+	return now.Add(d), nil
 }
 
 func fromFile(f *cmdutil.Factory, opts *ApplyOptions, exp time.Time) ([]enforce.Entry, error) {

@@ -3,7 +3,6 @@ package enforcecmd
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -54,7 +53,7 @@ func runStatus(ctx context.Context, f *cmdutil.Factory, b *BackendFlags, format 
 	if err != nil {
 		return err
 	}
-	never := append(append(append([]netip.Prefix(nil), cfg.LocalNetworks...), cfg.Allowlist...), m.unbanned()...)
+	never := unionNets(cfg.LocalNetworks, cfg.Allowlist, m.unbanned())
 	var out []BackendStatus
 	for _, be := range bes {
 		applied, err := be.Status(ctx)
