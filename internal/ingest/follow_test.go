@@ -12,7 +12,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/ossec/alertslog"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/dbdload"
-	"github.com/rampart-ids/rampart/internal/testenv"
+	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/ossecdbtest"
 )
 
 func writeAlerts(t *testing.T, path string, alerts []ossec.Alert, flag int) {
@@ -115,20 +115,8 @@ func TestFollowFileResumes(t *testing.T) {
 // TestFollowDBResumes follows an ossec-dbd database on the real MariaDB:
 // rows inserted while following and while stopped are each stored once.
 func TestFollowDBResumes(t *testing.T) {
-	dsn := testenv.MySQL(t)
-	cfg, err := ossecdb.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := cfg.OpenSQL(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if err := dbdload.CreateSchema(t.Context(), raw, cfg.Dialect, dbdload.V3x); err != nil {
-		t.Fatal(err)
-	}
-	loader := dbdload.NewLoader(raw, cfg.Dialect, dbdload.V3x, "ossec-mgr")
+	dsn, raw := ossecdbtest.Schema(t, ossecdb.MySQL, dbdload.V3x)
+	loader := dbdload.NewLoader(raw, ossecdb.MySQL, dbdload.V3x, "ossec-mgr")
 	load := func(n, from int) {
 		t.Helper()
 		if err := loader.Load(t.Context(), testAlerts(n, from)); err != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/dbdload"
-	"github.com/rampart-ids/rampart/internal/testenv"
+	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/ossecdbtest"
 )
 
 // rampart runs the real entry point in-process.
@@ -47,22 +47,7 @@ func mustRun(t *testing.T, args ...string) (stdout, stderr string) {
 func database(t *testing.T, d ossecdb.Dialect, v dbdload.Version) (string, *sql.DB) {
 	t.Helper()
 	ctx := t.Context()
-	dsn := testenv.MySQL(t)
-	if d == ossecdb.Postgres {
-		dsn = testenv.Postgres(t)
-	}
-	cfg, err := ossecdb.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdb, err := cfg.OpenSQL(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sdb.Close() })
-	if err := dbdload.CreateSchema(ctx, sdb, d, v); err != nil {
-		t.Fatal(err)
-	}
+	dsn, sdb := ossecdbtest.Schema(t, d, v)
 	var as []ossec.Alert
 	for i := range 300 {
 		e := int64(1_700_000_000 + 37*i)

@@ -17,7 +17,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/dbdload"
-	"github.com/rampart-ids/rampart/internal/testenv"
+	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/ossecdbtest"
 )
 
 // fakeDB is an alert table: rows of each server have ids 1, 2, 3...
@@ -172,24 +172,7 @@ func TestDBFollowerEngines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			var dsn string
-			if tc.d == ossecdb.MySQL {
-				dsn = testenv.MySQL(t)
-			} else {
-				dsn = testenv.Postgres(t)
-			}
-			cfg, err := ossecdb.ParseDSN(dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sdb, err := cfg.OpenSQL(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sdb.Close()
-			if err := dbdload.CreateSchema(ctx, sdb, tc.d, tc.v); err != nil {
-				t.Fatal(err)
-			}
+			dsn, sdb := ossecdbtest.Schema(t, tc.d, tc.v)
 			web1 := dbdload.NewLoader(sdb, tc.d, tc.v, "web1")
 			web2 := dbdload.NewLoader(sdb, tc.d, tc.v, "web2")
 			load := func(l *dbdload.Loader, as []ossec.Alert) {

@@ -15,7 +15,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/dbdload"
-	"github.com/rampart-ids/rampart/internal/testenv"
+	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/ossecdbtest"
 )
 
 var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
@@ -23,22 +23,7 @@ var cmpAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
 // fresh returns the DSN of a new empty database and a *sql.DB on it.
 func fresh(t testing.TB, d ossecdb.Dialect) (string, *sql.DB) {
 	t.Helper()
-	var dsn string
-	if d == ossecdb.MySQL {
-		dsn = testenv.MySQL(t)
-	} else {
-		dsn = testenv.Postgres(t)
-	}
-	cfg, err := ossecdb.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdb, err := cfg.OpenSQL(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sdb.Close() })
-	return dsn, sdb
+	return ossecdbtest.Fresh(t, d)
 }
 
 func open(t testing.TB, dsn string, o ossecdb.Options) *ossecdb.DB {

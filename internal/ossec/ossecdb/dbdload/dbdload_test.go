@@ -14,30 +14,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rampart-ids/rampart/internal/ossec"
-	"github.com/rampart-ids/rampart/internal/ossec/ossecdb"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/dbdload"
-	"github.com/rampart-ids/rampart/internal/testenv"
+	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/ossecdbtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func fresh(t *testing.T, d dbdload.Dialect) *sql.DB {
 	t.Helper()
-	var dsn string
-	if d == dbdload.MySQL {
-		dsn = testenv.MySQL(t)
-	} else {
-		dsn = testenv.Postgres(t)
-	}
-	cfg, err := ossecdb.ParseDSN(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := cfg.OpenSQL(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	_, db := ossecdbtest.Fresh(t, d)
 	return db
 }
 
