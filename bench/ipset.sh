@@ -21,9 +21,7 @@ sized="$OUT/ipset-100k-sized.restore"
 go test -count=1 -run '^TestWriteRestoreFile$' ./internal/enforce/ipset -args -restorefile "$PWD/$file" >/dev/null
 sed -E 's/^(create .*) maxelem/\1 hashsize 65536 maxelem/' "$file" >"$sized"
 
-now() { date +%s.%N; }
-ns="rampart-bench-$$"
-cleanup() { ip netns delete "$ns" 2>/dev/null || true; }
+source bench/lib.sh
 trap cleanup EXIT
 
 # ipset restore into a fresh namespace each run: median of $RUNS.
@@ -36,7 +34,7 @@ restore_median() {
 		ip netns exec "$ns" ipset restore <"$1"
 		ts+=("$(echo "$(now) - $t0" | bc -l)")
 	done
-	printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+	printf '%s\n' "${ts[@]}" | median
 }
 ref=$(restore_median "$file")
 refsized=$(restore_median "$sized")
@@ -45,7 +43,6 @@ cleanup
 # Rampart: go test benchmarks (each in a fresh lab namespace), ns/op.
 bench=$(go test -count=1 -run '^$' -bench 'BenchmarkApply100k$|BenchmarkUpdate1k$|BenchmarkNoChange100k$' \
 	-benchtime "${RUNS}x" ./internal/enforce/ipset)
-nsop() { awk -v b="$1" '$1 ~ "^"b"(-[0-9]+)?$" {print $3}' <<<"$bench"; }
 apply=$(echo "$(nsop BenchmarkApply100k) / 1000000000" | bc -l)
 update=$(echo "$(nsop BenchmarkUpdate1k) / 1000000000" | bc -l)
 nochange=$(echo "$(nsop BenchmarkNoChange100k) / 1000000000" | bc -l)

@@ -17,9 +17,7 @@ file="$OUT/nft-100k.nft"
 # The same set the Go benchmarks apply, written as an nft script.
 go test -count=1 -run '^TestWriteNftFile$' ./internal/enforce/nft -args -nftfile "$PWD/$file" >/dev/null
 
-now() { date +%s.%N; }
-ns="rampart-bench-$$"
-cleanup() { ip netns delete "$ns" 2>/dev/null || true; }
+source bench/lib.sh
 trap cleanup EXIT
 
 # nft -f into a fresh namespace each run: median of $RUNS.
@@ -31,12 +29,11 @@ for _ in $(seq "$RUNS"); do
 	ip netns exec "$ns" nft -f "$file"
 	ts+=("$(echo "$(now) - $t0" | bc -l)")
 done
-ref=$(printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+ref=$(printf '%s\n' "${ts[@]}" | median)
 
 # Rampart: go test benchmarks (each in a fresh lab namespace), ns/op.
 bench=$(go test -count=1 -run '^$' -bench 'BenchmarkApply100k$|BenchmarkUpdate1k$|BenchmarkUpdate1kCold$' \
 	-benchtime "${RUNS}x" ./internal/enforce/nft)
-nsop() { awk -v b="$1" '$1 ~ "^"b"(-[0-9]+)?$" {print $3}' <<<"$bench"; }
 apply=$(echo "$(nsop BenchmarkApply100k) / 1000000000" | bc -l)
 update=$(echo "$(nsop BenchmarkUpdate1k) / 1000000" | bc -l)
 cold=$(echo "$(nsop BenchmarkUpdate1kCold) / 1000000" | bc -l)

@@ -19,7 +19,7 @@ mkdir -p "$OUT"
 go build -o "$OUT/rampart" ./cmd/rampart
 R="$OUT/rampart"
 
-now() { date +%s.%N; }
+source bench/lib.sh
 # median_time CMD...: run CMD $RUNS times (after one warm-up), print the median wall time in seconds.
 median_time() {
 	"$@" >/dev/null 2>&1
@@ -29,7 +29,7 @@ median_time() {
 		"$@" >/dev/null 2>&1
 		ts+=("$(echo "$(now) - $t0" | bc -l)")
 	done
-	printf '%s\n' "${ts[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+	printf '%s\n' "${ts[@]}" | median
 }
 ratio() { echo "scale=3; $1 / $2" | bc -l; }
 row() { printf '%-44s %12s %12s %8s  %s\n' "$@"; }
