@@ -3,16 +3,15 @@ package alertdb
 import (
 	"database/sql"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+	"github.com/rampart-ids/rampart/internal/goldentest"
+)
 
 func openTest(t testing.TB, path string) *Store {
 	t.Helper()
@@ -94,18 +93,7 @@ func TestSchemaGolden(t *testing.T) {
 		t.Errorf("application_id %#x, want %#x", appID, applicationID)
 	}
 	golden := filepath.Join("testdata", "schema.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("schema differs from %s (-want +got):\n%s", golden, diff)
-	}
+	goldentest.Check(t, golden, []byte(b.String()))
 }
 
 func TestReopenKeepsData(t *testing.T) {

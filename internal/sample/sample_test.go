@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -22,10 +21,9 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // canon writes every field of a in a fixed text form, so hashing it covers
 // the whole alert.
@@ -710,18 +708,7 @@ func TestGolden(t *testing.T) {
 		b.WriteString(a)
 	}
 	path := filepath.Join("testdata", "default.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if diff := gocmp.Diff(string(want), b.String()); diff != "" {
-		t.Errorf("sample differs from %s (-want +got):\n%s", path, diff)
-	}
+	goldentest.Check(t, path, []byte(b.String()))
 }
 
 // fuzzSeeds reads testdata/fuzz-configs.txt: "seed alerts start-unix

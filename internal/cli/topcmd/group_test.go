@@ -2,7 +2,6 @@ package topcmd
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,9 +10,8 @@ import (
 
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/geoip/geoiptest"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 var nets = []geoiptest.Network{
 	{CIDR: "203.0.113.0/24", ASN: 4134, Org: "CHINANET-BACKBONE", Country: "CN", CountryName: "China"},
@@ -50,18 +48,7 @@ func runTop(t *testing.T, cfg string, args ...string) (stdout, stderr string, er
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	goldentest.Check(t, path, []byte(got))
 }
 
 func TestTopByGroup(t *testing.T) {

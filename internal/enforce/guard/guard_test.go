@@ -3,7 +3,6 @@ package guard
 import (
 	"context"
 	"encoding/binary"
-	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -14,9 +13,9 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+	"github.com/rampart-ids/rampart/internal/goldentest"
+)
 
 // procFiles maps the fixture files under testdata to their place in /proc.
 var procFiles = map[string]string{
@@ -65,18 +64,7 @@ func TestProtectGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "protect.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(render(got)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), render(got)); diff != "" {
-		t.Errorf("Protect (-want +got):\n%s", diff)
-	}
+	goldentest.Check(t, golden, []byte(render(got)))
 }
 
 func TestProtect(t *testing.T) {

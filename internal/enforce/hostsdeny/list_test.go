@@ -3,7 +3,6 @@ package hostsdeny
 import (
 	"bufio"
 	"bytes"
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,9 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 func TestAppendList(t *testing.T) {
 	tests := []struct {
@@ -151,18 +149,7 @@ func TestListGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(in, ".txt") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("list file differs from %s (-want +got):\n%s", golden, diff)
-			}
+			goldentest.Check(t, golden, got)
 			back, err := e.Status(t.Context())
 			if err != nil {
 				t.Fatal(err)

@@ -3,7 +3,6 @@
 package ipset
 
 import (
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,9 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 var t0 = time.Unix(1700000000, 0).UTC()
 
@@ -137,19 +135,7 @@ func TestPlanGolden(t *testing.T) {
 		t.Errorf("capped %d, want 1", p.capped)
 	}
 	path := filepath.Join("testdata", "plan.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldentest.Check(t, path, []byte(got))
 }
 
 // FuzzParseSave: no input makes the parser panic, and what it accepts is

@@ -3,22 +3,18 @@
 package nft
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netns"
 
 	"github.com/rampart-ids/rampart/internal/enforce"
 	"github.com/rampart-ids/rampart/internal/enforce/enforcetest"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	labns "github.com/rampart-ids/rampart/internal/testenv/netns"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // newLab returns a lab and an enforcer acting on its Front namespace.
 func newLab(t testing.TB, opts Options) (*labns.Lab, *Enforcer) {
@@ -67,19 +63,7 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	got = volatile.ReplaceAllString(got, "expires X")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	goldentest.Check(t, path, []byte(got))
 }
 
 func TestTraffic(t *testing.T) {

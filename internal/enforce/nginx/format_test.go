@@ -2,7 +2,6 @@ package nginx
 
 import (
 	"errors"
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,10 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rampart-ids/rampart/internal/enforce"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 var prefixEq = cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })
 
@@ -52,18 +50,7 @@ func TestGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join("testdata", tt.name+".conf.golden")
-			if *update {
-				if err := os.WriteFile(path, tt.data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(tt.data)); diff != "" {
-				t.Errorf("%s (-golden +got):\n%s", path, diff)
-			}
+			goldentest.Check(t, path, tt.data)
 			got, err := Parse(path, tt.data)
 			if err != nil {
 				t.Fatal(err)

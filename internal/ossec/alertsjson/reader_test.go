@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/netip"
 	"os"
@@ -17,13 +16,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
 
 // cmpAddr lets go-cmp compare netip.Addr, whose fields are unexported.
 var cmpAddr = cmpopts.EquateComparable(netip.Addr{})
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // golden is the reviewed form of one read: every alert with the line it came
 // from, every problem, and the final counts.
@@ -160,19 +158,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := buf.Bytes()
-			if *update {
-				if err := os.WriteFile(tc.golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(tc.golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s differs from %s (-want +got):\n%s", tc.input, tc.golden, diff)
-			}
+			goldentest.Check(t, tc.golden, got)
 		})
 	}
 }

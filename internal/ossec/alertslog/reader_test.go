@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // goldenAlert is an alert as the golden files show it: flat and readable.
 type goldenAlert struct {
@@ -115,19 +112,7 @@ func TestGolden(t *testing.T) {
 			}
 			got = append(got, '\n')
 			golden := strings.TrimSuffix(file, ".log") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("%s mismatch (-want +got):\n%s", golden, diff)
-			}
+			goldentest.Check(t, golden, got)
 			checkInvariants(t, data, g)
 		})
 	}

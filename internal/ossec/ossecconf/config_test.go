@@ -3,11 +3,9 @@ package ossecconf
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,10 +13,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // probes are the alerts each golden file answers Block for: the sshd brute
 // force rules, a web scan, a low-level rule and an ignored one.
@@ -72,18 +69,7 @@ func TestGolden(t *testing.T) {
 			}
 			got := dump(c, probs)
 			golden := strings.TrimSuffix(file, ".conf") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", golden, diff)
-			}
+			goldentest.Check(t, golden, []byte(got))
 		})
 	}
 }

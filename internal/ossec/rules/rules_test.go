@@ -2,7 +2,6 @@ package rules
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -13,10 +12,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 func dumpRule(b *strings.Builder, r Rule) {
 	fmt.Fprintf(b, "rule %d level=%d groups=%q overwrite=%t at %s:%d\n  %q\n", r.ID, r.Level, r.Groups, r.Overwrite, r.File, r.Line, r.Description)
@@ -30,18 +28,7 @@ func dumpProblems(b *strings.Builder, probs []*ossec.ParseError) {
 
 func checkGolden(t *testing.T, golden, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", golden, diff)
-	}
+	goldentest.Check(t, golden, []byte(got))
 }
 
 func testdataFiles(t testing.TB) []string {

@@ -2,10 +2,8 @@ package dbdload_test
 
 import (
 	"database/sql"
-	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,12 +11,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/dbdload"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/ossecdbtest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func fresh(t *testing.T, d dbdload.Dialect) *sql.DB {
 	t.Helper()
@@ -44,20 +41,9 @@ func TestSchemaGolden(t *testing.T) {
 				}
 				got := describe(t, db, d)
 				path := filepath.Join("testdata", "schema", name+".golden")
-				if *update {
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run with -update to create)", err)
-				}
-				if diff := cmp.Diff(string(want), got); diff != "" {
-					t.Errorf("schema differs from %s (-want +got):\n%s", path, diff)
-				}
+				goldentest.Check(t, path, []byte(got))
 				// Only MySQL 2.9+ files say IF NOT EXISTS.
-				err = dbdload.CreateSchema(t.Context(), db, d, v)
+				err := dbdload.CreateSchema(t.Context(), db, d, v)
 				if again := d == dbdload.MySQL && v != dbdload.V28 && v != dbdload.VHybrid; again != (err == nil) {
 					t.Errorf("second CreateSchema: %v", err)
 				}
