@@ -86,27 +86,6 @@ func TestParseNetTCP(t *testing.T) {
 	}
 }
 
-func FuzzParseNetTCP(f *testing.F) {
-	for _, name := range []string{"net_tcp", "net_tcp6"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ls, err := ParseNetTCP("fuzz", data)
-		if err != nil {
-			return
-		}
-		for _, l := range ls {
-			if !l.Addr.IsValid() {
-				t.Fatalf("invalid address from %q", data)
-			}
-		}
-	})
-}
-
 // fixture builds a /proc tree: the net files from testdata, processes with
 // fd links to sockets and exe links to real binaries.
 func fixture(t *testing.T) (proc string, root string) {

@@ -76,9 +76,23 @@ func FuzzParseSockets(f *testing.F) {
 		if err != nil {
 			return
 		}
+		listening := 0
 		for _, s := range socks {
 			if !s.Local.IsValid() || !s.Remote.IsValid() || s.Remote.Addr().Is4In6() {
 				t.Fatalf("bad socket %+v from %q", s, data)
+			}
+			if s.State == StateListen {
+				listening++
+			}
+		}
+		// ParseNetTCP is the listening part of the same parse.
+		ls, err := ParseNetTCP("fuzz", data)
+		if err != nil || len(ls) != listening {
+			t.Fatalf("ParseNetTCP = %d listeners, %v; ParseSockets has %d listening", len(ls), err, listening)
+		}
+		for _, l := range ls {
+			if !l.Addr.IsValid() {
+				t.Fatalf("invalid address from %q", data)
 			}
 		}
 	})
