@@ -222,20 +222,15 @@ func dynProg(f *elf.File) *elf.Prog {
 // sockets in state LISTEN (0A), sorted by port and address. A missing file
 // (no IPv6) is skipped.
 func Listeners(proc fs.FS) ([]Listener, error) {
+	socks, err := readSockets(proc)
+	if err != nil {
+		return nil, err
+	}
 	var out []Listener
-	for _, name := range []string{"net/tcp", "net/tcp6"} {
-		data, err := fs.ReadFile(proc, name)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+	for _, so := range socks {
+		if so.State == StateListen {
+			out = append(out, Listener{Addr: so.Local, Inode: so.Inode})
 		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		ls, err := ParseNetTCP(name, data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ls...)
 	}
 	slices.SortFunc(out, func(a, b Listener) int {
 		return cmp.Or(cmp.Compare(a.Addr.Port(), b.Addr.Port()), a.Addr.Addr().Compare(b.Addr.Addr()))

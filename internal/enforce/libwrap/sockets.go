@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -72,6 +73,16 @@ func ParseSockets(name string, data []byte) ([]Socket, error) {
 // the sockets in state ESTABLISHED, in file order. A missing file (no
 // IPv6) is skipped.
 func Established(proc fs.FS) ([]Socket, error) {
+	socks, err := readSockets(proc)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(socks, func(s Socket) bool { return s.State != StateEstablished }), nil
+}
+
+// readSockets reads and parses net/tcp and net/tcp6 of the /proc tree, in
+// file order. A missing file (no IPv6) is skipped.
+func readSockets(proc fs.FS) ([]Socket, error) {
 	var out []Socket
 	for _, name := range []string{"net/tcp", "net/tcp6"} {
 		data, err := fs.ReadFile(proc, name)
@@ -85,11 +96,7 @@ func Established(proc fs.FS) ([]Socket, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range socks {
-			if s.State == StateEstablished {
-				out = append(out, s)
-			}
-		}
+		out = append(out, socks...)
 	}
 	return out, nil
 }
