@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -94,28 +95,15 @@ func Parse(name string, data []byte) (Config, error) {
 	}
 	c := Defaults()
 	if md.IsDefined("local_networks") {
-		c.LocalNetworks = c.LocalNetworks[:0]
-		for i, s := range f.LocalNetworks {
-			p, err := ipclass.ParsePrefix(s)
-			if err != nil {
-				return Config{}, fmt.Errorf("config %s: local_networks[%d]: %w", name, i, err)
-			}
-			c.LocalNetworks = append(c.LocalNetworks, p)
+		if c.LocalNetworks, err = parsePrefixes(name, "local_networks", f.LocalNetworks); err != nil {
+			return Config{}, err
 		}
 	}
-	for i, s := range f.Allowlist {
-		p, err := ipclass.ParsePrefix(s)
-		if err != nil {
-			return Config{}, fmt.Errorf("config %s: allowlist[%d]: %w", name, i, err)
-		}
-		c.Allowlist = append(c.Allowlist, p)
+	if c.Allowlist, err = parsePrefixes(name, "allowlist", f.Allowlist); err != nil {
+		return Config{}, err
 	}
-	for i, s := range f.ManagementNetworks {
-		p, err := ipclass.ParsePrefix(s)
-		if err != nil {
-			return Config{}, fmt.Errorf("config %s: management_networks[%d]: %w", name, i, err)
-		}
-		c.ManagementNetworks = append(c.ManagementNetworks, p)
+	if c.ManagementNetworks, err = parsePrefixes(name, "management_networks", f.ManagementNetworks); err != nil {
+		return Config{}, err
 	}
 	c.Store = f.Store
 	for _, g := range []struct {
@@ -160,24 +148,10 @@ func Marshal(c Config) []byte {
 	}
 	b.WriteString("]\n\n")
 	b.WriteString("# Addresses and networks never blocked, besides the local networks.\n")
-	b.WriteString("allowlist = [")
-	for i, p := range c.Allowlist {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%q", p.String())
-	}
-	b.WriteString("]\n\n")
+	b.WriteString("allowlist = " + inlineList(c.Allowlist) + "\n\n")
 	b.WriteString("# Networks this host is managed from: enforce apply refuses a block list that\n")
 	b.WriteString("# covers them (--force overrides).\n")
-	b.WriteString("management_networks = [")
-	for i, p := range c.ManagementNetworks {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%q", p.String())
-	}
-	b.WriteString("]\n\n")
+	b.WriteString("management_networks = " + inlineList(c.ManagementNetworks) + "\n\n")
 	b.WriteString("# Path of the embedded alert store; empty: /var/lib/rampart/rampart.db as root,\n")
 	b.WriteString("# else $XDG_DATA_HOME/rampart/rampart.db.\n")
 	fmt.Fprintf(&b, "store = %q\n", c.Store)
@@ -189,4 +163,31 @@ func Marshal(c Config) []byte {
 	fmt.Fprintf(&b, "geoip_country = %q\n", c.GeoIPCountry)
 	fmt.Fprintf(&b, "geoip_city = %q\n", c.GeoIPCity)
 	return b.Bytes()
+}
+
+// parsePrefixes reads a list of networks; an error names the key and index.
+func parsePrefixes(file, key string, list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for i, s := range list {
+		p, err := ipclass.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %s[%d]: %w", file, key, i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// inlineList writes networks as a one-line TOML array.
+func inlineList(list []netip.Prefix) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, p := range list {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(p.String()))
+	}
+	b.WriteByte(']')
+	return b.String()
 }
