@@ -47,7 +47,20 @@ type Config struct {
 	GeoIPASN     string
 	GeoIPCountry string
 	GeoIPCity    string
+	// OssecDir is OSSEC's installation directory: ossec.conf (block
+	// durations) is OssecDir/etc/ossec.conf, the rules files (rule names)
+	// OssecDir/rules/*.xml. Default DefaultOssecDir.
+	OssecDir string
 }
+
+// DefaultOssecDir is where OSSEC installs itself.
+const DefaultOssecDir = "/var/ossec"
+
+// OssecConf is the path of OSSEC's main configuration file.
+func (c Config) OssecConf() string { return filepath.Join(c.OssecDir, "etc", "ossec.conf") }
+
+// OssecRules is the directory of OSSEC's rules files (local_rules.xml too).
+func (c Config) OssecRules() string { return filepath.Join(c.OssecDir, "rules") }
 
 // file is the TOML shape of Config.
 type file struct {
@@ -58,11 +71,12 @@ type file struct {
 	GeoIPASN           string   `toml:"geoip_asn"`
 	GeoIPCountry       string   `toml:"geoip_country"`
 	GeoIPCity          string   `toml:"geoip_city"`
+	OssecDir           string   `toml:"ossec_dir"`
 }
 
 // Defaults returns the configuration used when no file exists.
 func Defaults() Config {
-	return Config{LocalNetworks: ipclass.DefaultLocalNetworks()}
+	return Config{LocalNetworks: ipclass.DefaultLocalNetworks(), OssecDir: DefaultOssecDir}
 }
 
 // Load reads and validates the file at path. If path is DefaultPath and the
@@ -120,6 +134,15 @@ func Parse(name string, data []byte) (Config, error) {
 		}
 		*g.dest = g.val
 	}
+	if md.IsDefined("ossec_dir") {
+		if f.OssecDir == "" {
+			return Config{}, fmt.Errorf("config %s: ossec_dir: empty (the default is %s)", name, DefaultOssecDir)
+		}
+		if err := checkDBPath(f.OssecDir); err != nil {
+			return Config{}, fmt.Errorf("config %s: ossec_dir %q: %w", name, f.OssecDir, err)
+		}
+		c.OssecDir = filepath.Clean(f.OssecDir)
+	}
 	return c, nil
 }
 
@@ -162,6 +185,9 @@ func Marshal(c Config) []byte {
 	fmt.Fprintf(&b, "geoip_asn = %q\n", c.GeoIPASN)
 	fmt.Fprintf(&b, "geoip_country = %q\n", c.GeoIPCountry)
 	fmt.Fprintf(&b, "geoip_city = %q\n", c.GeoIPCity)
+	b.WriteString("\n# OSSEC's installation directory: block durations from etc/ossec.conf,\n")
+	b.WriteString("# rule names from rules/*.xml.\n")
+	fmt.Fprintf(&b, "ossec_dir = %q\n", c.OssecDir)
 	return b.Bytes()
 }
 

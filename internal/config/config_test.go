@@ -137,3 +137,35 @@ func TestGeoIP(t *testing.T) {
 		})
 	}
 }
+
+func TestOssecDir(t *testing.T) {
+	tests := []struct {
+		name, in, want, err string
+	}{
+		{name: "default", in: "", want: DefaultOssecDir},
+		{name: "set", in: "ossec_dir = \"/opt/ossec/\"\n", want: "/opt/ossec"},
+		{name: "empty", in: "ossec_dir = \"\"\n", err: "ossec_dir: empty"},
+		{name: "relative", in: "ossec_dir = \"ossec\"\n", err: `ossec_dir "ossec": path is not absolute`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("x.toml", []byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.OssecDir != tt.want || c.OssecConf() != tt.want+"/etc/ossec.conf" || c.OssecRules() != tt.want+"/rules" {
+				t.Errorf("ossec_dir = %q (%s, %s), want %q", c.OssecDir, c.OssecConf(), c.OssecRules(), tt.want)
+			}
+			again, err := Parse("again", Marshal(c))
+			if err != nil || again.OssecDir != c.OssecDir {
+				t.Errorf("round trip = %q, %v", again.OssecDir, err)
+			}
+		})
+	}
+}
