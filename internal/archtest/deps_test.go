@@ -56,7 +56,7 @@ func TestDependencyRules(t *testing.T) {
 	}
 	rel := func(p string) string { return strings.TrimPrefix(p, module+"/") }
 	// Domain packages: standard library, netipx and each other only.
-	domain := map[string]bool{"internal/ossec": true, "internal/analytics": true, "internal/ipclass": true}
+	domain := map[string]bool{"internal/ossec": true, "internal/analytics": true, "internal/ipclass": true, "internal/blocklist": true}
 	domainAllowed := func(dep string) bool {
 		return isStd(dep) || dep == "go4.org/netipx" || domain[rel(dep)] || strings.HasPrefix(dep, "golang.org/x/")
 	}
