@@ -247,3 +247,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestSignatureFields(t *testing.T) {
+	s := testSigner(t, 6)
+	l := List{Version: 9, Generated: t0, Entries: mustCanon(t, e("203.0.113.7", t0.Add(time.Hour)), e("2001:db8::/48", time.Time{}))}
+	sig := s.Signature(l)
+	// The receiver rebuilds the list from JSON fields: order and spelling
+	// may differ from the canonical form.
+	rebuilt := List{Version: 9, Generated: t0.In(time.FixedZone("x", 3600)), Entries: []Entry{
+		{Prefix: netip.MustParsePrefix("2001:db8::/48")},
+		{Prefix: netip.MustParsePrefix("::ffff:203.0.113.7/128"), Expires: t0.Add(time.Hour)},
+	}}
+	if err := s.Public().VerifyFields(rebuilt, s.Public().ID(), sig); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt.Entries = rebuilt.Entries[:1]
+	if err := s.Public().VerifyFields(rebuilt, s.Public().ID(), sig); !errors.Is(err, ErrSignature) {
+		t.Errorf("a shortened list verified: %v", err)
+	}
+	if err := s.Public().VerifyFields(l, "0000000000000000", sig); !errors.Is(err, ErrSignature) {
+		t.Errorf("a foreign key id verified: %v", err)
+	}
+}

@@ -169,3 +169,27 @@ func (k PublicKey) VerifyDelta(data []byte) (Delta, error) {
 	}
 	return Delta{From: d.from, To: d.to, Generated: d.generated, Intended: d.intended, Added: d.added, Removed: d.removed}, nil
 }
+
+// Signature signs l's canonical encoding and returns the signature alone,
+// for formats that carry the list's fields instead of its encoding (JSON).
+func (s *Signer) Signature(l List) []byte {
+	return ed25519.Sign(s.priv, encodeList(l, s.pub.id))
+}
+
+// VerifyFields checks a signature made by Signature over a list rebuilt from
+// its fields. keyID is the id the sender claims.
+func (k PublicKey) VerifyFields(l List, keyID string, sig []byte) error {
+	if keyID != k.id {
+		return fmt.Errorf("%w: signed with key %s, pinned %s", ErrSignature, keyID, k.id)
+	}
+	entries, err := Canon(l.Entries)
+	if err != nil {
+		return err
+	}
+	l.Entries = entries
+	l.Generated = canonTime(l.Generated)
+	if !ed25519.Verify(k.key, encodeList(l, keyID), sig) {
+		return ErrSignature
+	}
+	return nil
+}
