@@ -20,6 +20,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/cli/enforcecmd"
 	"github.com/rampart-ids/rampart/internal/cli/importcmd"
 	"github.com/rampart-ids/rampart/internal/cli/ipcmd"
+	"github.com/rampart-ids/rampart/internal/cli/rulescmd"
 	"github.com/rampart-ids/rampart/internal/cli/samplecmd"
 	"github.com/rampart-ids/rampart/internal/cli/topcmd"
 )
@@ -91,6 +92,7 @@ finds the sources that attack you, and shows their history.`,
 		enforcecmd.New(f),
 		enforcecmd.NewBan(f),
 		enforcecmd.NewUnban(f),
+		rulescmd.New(f),
 	)
 	// Wrong arguments (cobra.Args validators) are usage errors too.
 	for _, c := range root.Commands() {

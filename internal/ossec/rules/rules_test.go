@@ -212,3 +212,63 @@ func TestGroupsOrder(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestSeveralTopLevelGroups checks that each top-level <group> names only
+// its own rules, and that a file's <var> reaches every group after it.
+func TestSeveralTopLevelGroups(t *testing.T) {
+	data := `<var name="V">shared</var>
+<group name="syslog,errors,">
+  <rule id="1" level="2"><description>one $V</description><group>own,</group></rule>
+</group> <!-- SYSLOG,ERRORS -->
+<!-- between -->
+<group name="syslog,nfs,">
+  <rule id="2" level="4"><description>two $(V)</description></rule>
+</group>
+<group name="pam,">
+  <rule id="3" level="5"><description>three</description></rule>
+</group>
+`
+	rs, probs := Parse("s.xml", []byte(data))
+	if len(probs) != 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	want := []Rule{
+		{ID: 1, Level: 2, Description: "one shared", Groups: []string{"syslog", "errors", "own"}, File: "s.xml", Line: 3},
+		{ID: 2, Level: 4, Description: "two shared", Groups: []string{"syslog", "nfs"}, File: "s.xml", Line: 7},
+		{ID: 3, Level: 5, Description: "three", Groups: []string{"pam"}, File: "s.xml", Line: 10},
+	}
+	if diff := cmp.Diff(want, rs); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestNames(t *testing.T) {
+	names, probs, err := Names("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != 0 {
+		t.Errorf("problems: %v", probs)
+	}
+	m, _, err := LoadDir("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, r := range m {
+		if got, ok := names[id]; r.Description != "" && (!ok || got != r.Description) {
+			t.Errorf("rule %d: name %q, want %q", id, got, r.Description)
+		}
+	}
+	for id, want := range map[int]string{
+		5712:   "SSHD brute force, stricter local version (1 hour ban).", // local overwrite wins
+		2502:   "User missed the password more than one time",            // second top-level group of a file
+		100100: "WordPress login probe: 1 hour ban, $UNDEFINED stays.",
+	} {
+		if names[id] != want {
+			t.Errorf("Names[%d] = %q, want %q", id, names[id], want)
+		}
+	}
+	if _, _, err := Names(filepath.Join(t.TempDir(), "none")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing dir: %v", err)
+	}
+}
