@@ -1,0 +1,401 @@
+// Package agent is the front-end side of the central block list: it
+// long-polls the server for changes, verifies every list and delta against
+// the pinned key, refuses lists that would block the allowlist or change too
+// much at once, applies the result through the enforcers in one atomic step
+// each, keeps the last good list on disk and re-applies it at boot before
+// the server answers (it never opens the firewall because the server is
+// down), and reports what it applied.
+//
+// It declares the enforcer interface it needs and must not import the
+// server, the store or the CLI.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rampart-ids/rampart/internal/api"
+	"github.com/rampart-ids/rampart/internal/atomicfile"
+	"github.com/rampart-ids/rampart/internal/blocklist"
+	"github.com/rampart-ids/rampart/internal/enforce"
+)
+
+// Enforcer is what the agent needs of a back end (internal/enforce/nft,
+// ipset, hostsdeny, nginx).
+type Enforcer interface {
+	Name() string
+	Apply(ctx context.Context, set []enforce.Entry) (enforce.Result, error)
+}
+
+// Options configure an Agent.
+type Options struct {
+	// Server is the server's base URL; Token an agent token.
+	Server string
+	Token  string
+	// Key is the server's pinned list-signing key.
+	Key       blocklist.PublicKey
+	Enforcers []Enforcer
+	// Never holds networks never blocked (allowlist, local networks): a
+	// list that covers any is refused.
+	Never []netip.Prefix
+	// MaxChange is the max-change guard's share (see
+	// enforce.CheckChange); 0 disables it.
+	MaxChange float64
+	// IPv6Bits widens IPv6 entries (default 64; -1 keeps them).
+	IPv6Bits int
+	// StateDir holds the last good list (default /var/lib/rampart/agent).
+	StateDir string
+	// Wait is the long-poll wait (default 30 s).
+	Wait   time.Duration
+	Client *http.Client
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Applied, when set, is called after every apply attempt (tests and
+	// metrics).
+	Applied func(version uint64, err error)
+}
+
+// Agent pulls and applies the list.
+type Agent struct {
+	o   Options
+	log *slog.Logger
+	// list is the last good list, verified and applied (Version 0: none).
+	list    blocklist.List
+	applied time.Time
+	lastErr error
+	applyMS float64
+	entries int
+}
+
+// New checks the options.
+func New(o Options) (*Agent, error) {
+	if o.Server == "" || o.Token == "" {
+		return nil, errors.New("agent: server URL and token are required")
+	}
+	if o.Key.ID() == "" {
+		return nil, errors.New("agent: the server's public key is required (rampart server pubkey)")
+	}
+	if len(o.Enforcers) == 0 {
+		return nil, errors.New("agent: no enforcer")
+	}
+	if o.StateDir == "" {
+		o.StateDir = "/var/lib/rampart/agent"
+	}
+	if o.Wait <= 0 {
+		o.Wait = 30 * time.Second
+	}
+	if o.IPv6Bits == 0 {
+		o.IPv6Bits = 64
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: o.Wait + 15*time.Second}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.Server = strings.TrimRight(o.Server, "/")
+	return &Agent{o: o, log: o.Logger.With("component", "agent")}, nil
+}
+
+func (a *Agent) lastGoodPath() string { return filepath.Join(a.o.StateDir, "last-good.txt") }
+
+// Boot re-applies the last good list from disk, verified again, so the host
+// is protected before the server answers. No file is not an error.
+func (a *Agent) Boot(ctx context.Context) error {
+	data, err := os.ReadFile(a.lastGoodPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("agent: read last good list: %w", err)
+	}
+	l, err := a.o.Key.VerifyList(data)
+	if err != nil {
+		return fmt.Errorf("agent: last good list %s: %w", a.lastGoodPath(), err)
+	}
+	if err := a.apply(ctx, l, true); err != nil {
+		return err
+	}
+	a.log.Info("re-applied the last good list", "version", l.Version, "entries", len(l.Entries))
+	return nil
+}
+
+// Run boots, then polls and applies until ctx ends. Server errors are
+// retried with backoff while the last good list stays in place.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.Boot(ctx); err != nil {
+		a.log.Error("boot", "error", err)
+	}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := a.Step(ctx)
+		if err == nil {
+			backoff = time.Second
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		a.log.Warn("poll", "error", err, "retry_seconds", backoff.Seconds())
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+	return nil
+}
+
+// Step makes one request: the full list when none is held, else a long
+// poll for changes; and applies what it gets. Entries that expire are
+// dropped by re-applying when the poll returns (the wait is bounded by the
+// next expiry).
+func (a *Agent) Step(ctx context.Context) error {
+	if a.list.Version == 0 && a.list.Entries == nil {
+		return a.fetchFull(ctx)
+	}
+	wait := a.o.Wait
+	if next, ok := a.nextExpiry(); ok {
+		wait = max(0, min(wait, next.Sub(a.o.Now())+time.Second))
+	}
+	q := url.Values{"since": {strconv.FormatUint(a.list.Version, 10)}, "wait": {wait.Round(time.Second).String()}}
+	code, body, err := a.get(ctx, "/v1/blocklist/changes?"+q.Encode())
+	if err != nil {
+		return err
+	}
+	switch code {
+	case http.StatusNotModified:
+		if next, ok := a.nextExpiry(); ok && !a.o.Now().Before(next) {
+			return a.apply(ctx, a.list, false)
+		}
+		return nil
+	case http.StatusConflict:
+		return a.fetchFull(ctx)
+	case http.StatusOK:
+	default:
+		return fmt.Errorf("changes: HTTP %d: %s", code, short(body))
+	}
+	d, err := a.o.Key.VerifyDelta(body)
+	if err != nil {
+		a.report(ctx, err)
+		return fmt.Errorf("changes: %w", err)
+	}
+	l, err := d.Apply(a.list)
+	if err != nil {
+		return a.fetchFull(ctx)
+	}
+	return a.applyNew(ctx, l, body, d.Changes())
+}
+
+func (a *Agent) fetchFull(ctx context.Context) error {
+	code, body, err := a.get(ctx, "/v1/blocklist?format=txt")
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("blocklist: HTTP %d: %s", code, short(body))
+	}
+	l, err := a.o.Key.VerifyList(body)
+	if err != nil {
+		a.report(ctx, err)
+		return fmt.Errorf("blocklist: %w", err)
+	}
+	if l.Version < a.list.Version {
+		return fmt.Errorf("blocklist: the server went back from version %d to %d", a.list.Version, l.Version)
+	}
+	added, removed := countChanges(a.list, l)
+	return a.applyNew(ctx, l, nil, added+removed)
+}
+
+func countChanges(old, new blocklist.List) (added, removed int) {
+	d := blocklist.Diff(old, new)
+	return len(d.Added), len(d.Removed)
+}
+
+// applyNew guards, applies and stores a new verified list.
+func (a *Agent) applyNew(ctx context.Context, l blocklist.List, _ []byte, changes int) error {
+	if err := a.guard(l); err != nil {
+		a.log.Error("list refused", "version", l.Version, "error", err)
+		a.report(ctx, err)
+		if a.o.Applied != nil {
+			a.o.Applied(l.Version, err)
+		}
+		// Keep the version we hold; Run backs off before asking again,
+		// and a later list may be acceptable.
+		return fmt.Errorf("version %d refused: %w", l.Version, err)
+	}
+	if err := a.apply(ctx, l, false); err != nil {
+		return err
+	}
+	a.report(ctx, nil)
+	return nil
+}
+
+// guard refuses lists that block never-blocked networks, or change more
+// than the max-change share at once unless the server marked them intended.
+func (a *Agent) guard(l blocklist.List) error {
+	for _, e := range l.Entries {
+		for _, n := range a.o.Never {
+			if n.Overlaps(e.Prefix) {
+				return fmt.Errorf("version %d blocks %s, which overlaps never-blocked %s", l.Version, e.Prefix, n)
+			}
+		}
+	}
+	if l.Intended || a.list.Version == 0 {
+		return nil
+	}
+	added, removed := countChanges(a.list, l)
+	return enforce.CheckChange(added, removed, len(a.list.Entries), a.o.MaxChange)
+}
+
+// apply normalises the list's active entries and applies them through
+// every enforcer; on success the list becomes the last good one.
+func (a *Agent) apply(ctx context.Context, l blocklist.List, booting bool) error {
+	now := a.o.Now()
+	set := make([]enforce.Entry, 0, len(l.Entries))
+	for _, e := range l.Active(now) {
+		set = append(set, enforce.Entry{Prefix: e.Prefix, Expires: e.Expires})
+	}
+	bits := a.o.IPv6Bits
+	if bits < 0 {
+		bits = 0
+	}
+	set = enforce.Normalize(set, enforce.NormalizeOptions{Now: now, IPv6Bits: bits, Never: a.o.Never})
+	start := time.Now()
+	var errs []error
+	for _, e := range a.o.Enforcers {
+		if _, err := e.Apply(ctx, set); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", e.Name(), err))
+		}
+	}
+	a.applyMS = float64(time.Since(start).Microseconds()) / 1000
+	err := errors.Join(errs...)
+	a.lastErr = err
+	if a.o.Applied != nil {
+		a.o.Applied(l.Version, err)
+	}
+	if err != nil {
+		// Each enforcer keeps its previous state on failure.
+		return fmt.Errorf("apply version %d: %w", l.Version, err)
+	}
+	a.list, a.applied, a.entries = l, now, len(set)
+	if !booting {
+		if err := a.saveLastGood(l); err != nil {
+			a.log.Warn("save last good list", "error", err)
+		}
+	}
+	a.log.Info("applied", "version", l.Version, "entries", len(set), "apply_ms", a.applyMS)
+	return nil
+}
+
+// saveLastGood stores the list as the server signs it, so that Boot
+// verifies it again instead of trusting the disk.
+func (a *Agent) saveLastGood(l blocklist.List) error {
+	if err := os.MkdirAll(a.o.StateDir, 0o750); err != nil {
+		return err
+	}
+	_, body, err := a.getFull(context.Background(), l.Version)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(a.lastGoodPath(), body, 0o640)
+}
+
+// getFull fetches the signed full list when it is still at version v (the
+// delta path has no full encoding to store).
+func (a *Agent) getFull(ctx context.Context, v uint64) (blocklist.List, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	code, body, err := a.get(ctx, "/v1/blocklist?format=txt")
+	if err != nil {
+		return blocklist.List{}, nil, err
+	}
+	if code != http.StatusOK {
+		return blocklist.List{}, nil, fmt.Errorf("HTTP %d", code)
+	}
+	l, err := a.o.Key.VerifyList(body)
+	if err != nil {
+		return blocklist.List{}, nil, err
+	}
+	if l.Version != v {
+		return blocklist.List{}, nil, fmt.Errorf("server moved on to version %d", l.Version)
+	}
+	return l, body, nil
+}
+
+func (a *Agent) nextExpiry() (time.Time, bool) {
+	var next time.Time
+	now := a.o.Now()
+	for _, e := range a.list.Entries {
+		if !e.Expires.IsZero() && e.Expires.After(now) && (next.IsZero() || e.Expires.Before(next)) {
+			next = e.Expires
+		}
+	}
+	return next, !next.IsZero()
+}
+
+func (a *Agent) get(ctx context.Context, path string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.o.Server+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.o.Token)
+	req.Header.Set(api.HeaderAgentVersion, strconv.FormatUint(a.list.Version, 10))
+	resp, err := a.o.Client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	return resp.StatusCode, body, err
+}
+
+// report tells the server what is in place; failures are logged only.
+func (a *Agent) report(ctx context.Context, problem error) {
+	r := api.AgentReport{Applied: a.list.Version, AppliedAt: a.applied, Entries: a.entries, ApplyMillis: a.applyMS}
+	for _, e := range a.o.Enforcers {
+		r.Backends = append(r.Backends, e.Name())
+	}
+	if problem == nil {
+		problem = a.lastErr
+	}
+	if problem != nil {
+		r.Error = problem.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.o.Server+"/v1/agents/report", strings.NewReader(mustJSON(r)))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+a.o.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.o.Client.Do(req)
+	if err != nil {
+		a.log.Warn("report", "error", err)
+		return
+	}
+	resp.Body.Close()
+}
+
+func short(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
