@@ -11,6 +11,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,6 +77,8 @@ type Agent struct {
 	lastErr error
 	applyMS float64
 	entries int
+	// journal counts the deltas stored after the base list.
+	journal int
 }
 
 // New checks the options.
@@ -111,27 +114,62 @@ func New(o Options) (*Agent, error) {
 	return &Agent{o: o, log: o.Logger.With("component", "agent")}, nil
 }
 
-func (a *Agent) lastGoodPath() string { return filepath.Join(a.o.StateDir, "last-good.txt") }
-
-// Boot re-applies the last good list from disk, verified again, so the host
-// is protected before the server answers. No file is not an error.
+// Boot re-applies the last good list from disk, verified again (the base
+// list and every delta applied since, each as the server signed it), so the
+// host is protected before the server answers. No file is not an error.
 func (a *Agent) Boot(ctx context.Context) error {
-	data, err := os.ReadFile(a.lastGoodPath())
+	l, n, err := a.loadLastGood()
+	if err != nil || l.Version == 0 && l.Entries == nil {
+		return err
+	}
+	if err := a.apply(ctx, l); err != nil {
+		return err
+	}
+	a.journal = n
+	a.log.Info("re-applied the last good list", "version", l.Version, "entries", len(l.Entries), "deltas", n)
+	return nil
+}
+
+func (a *Agent) basePath() string    { return filepath.Join(a.o.StateDir, "last-good.txt") }
+func (a *Agent) journalPath() string { return filepath.Join(a.o.StateDir, "last-good.deltas") }
+
+// loadLastGood reads and verifies the base list and the deltas after it.
+func (a *Agent) loadLastGood() (blocklist.List, int, error) {
+	data, err := os.ReadFile(a.basePath())
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return blocklist.List{}, 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("agent: read last good list: %w", err)
+		return blocklist.List{}, 0, fmt.Errorf("agent: read last good list: %w", err)
 	}
 	l, err := a.o.Key.VerifyList(data)
 	if err != nil {
-		return fmt.Errorf("agent: last good list %s: %w", a.lastGoodPath(), err)
+		return blocklist.List{}, 0, fmt.Errorf("agent: last good list %s: %w", a.basePath(), err)
 	}
-	if err := a.apply(ctx, l, true); err != nil {
-		return err
+	journal, err := os.ReadFile(a.journalPath())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return blocklist.List{}, 0, fmt.Errorf("agent: read %s: %w", a.journalPath(), err)
 	}
-	a.log.Info("re-applied the last good list", "version", l.Version, "entries", len(l.Entries))
-	return nil
+	n := 0
+	for len(journal) > 0 {
+		// Each record is "<length>\n" and a signed delta of that length.
+		head, rest, ok := bytes.Cut(journal, []byte("\n"))
+		size, err := strconv.Atoi(string(head))
+		if !ok || err != nil || size < 0 || size > len(rest) {
+			a.log.Warn("truncated delta journal: using the deltas before the damage", "path", a.journalPath(), "deltas", n)
+			break
+		}
+		d, err := a.o.Key.VerifyDelta(rest[:size])
+		if err != nil {
+			return blocklist.List{}, 0, fmt.Errorf("agent: %s, delta %d: %w", a.journalPath(), n+1, err)
+		}
+		if l, err = d.Apply(l); err != nil {
+			return blocklist.List{}, 0, fmt.Errorf("agent: %s, delta %d: %w", a.journalPath(), n+1, err)
+		}
+		journal = rest[size:]
+		n++
+	}
+	return l, n, nil
 }
 
 // Run boots, then polls and applies until ctx ends. Server errors are
@@ -180,7 +218,7 @@ func (a *Agent) Step(ctx context.Context) error {
 	switch code {
 	case http.StatusNotModified:
 		if next, ok := a.nextExpiry(); ok && !a.o.Now().Before(next) {
-			return a.apply(ctx, a.list, false)
+			return a.apply(ctx, a.list)
 		}
 		return nil
 	case http.StatusConflict:
@@ -198,7 +236,7 @@ func (a *Agent) Step(ctx context.Context) error {
 	if err != nil {
 		return a.fetchFull(ctx)
 	}
-	return a.applyNew(ctx, l, body, d.Changes())
+	return a.applyNew(ctx, l, body, true)
 }
 
 func (a *Agent) fetchFull(ctx context.Context) error {
@@ -217,8 +255,7 @@ func (a *Agent) fetchFull(ctx context.Context) error {
 	if l.Version < a.list.Version {
 		return fmt.Errorf("blocklist: the server went back from version %d to %d", a.list.Version, l.Version)
 	}
-	added, removed := countChanges(a.list, l)
-	return a.applyNew(ctx, l, nil, added+removed)
+	return a.applyNew(ctx, l, body, false)
 }
 
 func countChanges(old, new blocklist.List) (added, removed int) {
@@ -227,7 +264,9 @@ func countChanges(old, new blocklist.List) (added, removed int) {
 }
 
 // applyNew guards, applies and stores a new verified list.
-func (a *Agent) applyNew(ctx context.Context, l blocklist.List, _ []byte, changes int) error {
+// signed is what the server sent: the full list, or the delta (isDelta)
+// that led to l; it is what saveLastGood keeps.
+func (a *Agent) applyNew(ctx context.Context, l blocklist.List, signed []byte, isDelta bool) error {
 	if err := a.guard(l); err != nil {
 		a.log.Error("list refused", "version", l.Version, "error", err)
 		a.report(ctx, err)
@@ -238,8 +277,11 @@ func (a *Agent) applyNew(ctx context.Context, l blocklist.List, _ []byte, change
 		// and a later list may be acceptable.
 		return fmt.Errorf("version %d refused: %w", l.Version, err)
 	}
-	if err := a.apply(ctx, l, false); err != nil {
+	if err := a.apply(ctx, l); err != nil {
 		return err
+	}
+	if err := a.saveLastGood(signed, isDelta); err != nil {
+		a.log.Warn("save last good list", "error", err)
 	}
 	a.report(ctx, nil)
 	return nil
@@ -264,7 +306,7 @@ func (a *Agent) guard(l blocklist.List) error {
 
 // apply normalises the list's active entries and applies them through
 // every enforcer; on success the list becomes the last good one.
-func (a *Agent) apply(ctx context.Context, l blocklist.List, booting bool) error {
+func (a *Agent) apply(ctx context.Context, l blocklist.List) error {
 	now := a.o.Now()
 	set := make([]enforce.Entry, 0, len(l.Entries))
 	for _, e := range l.Active(now) {
@@ -293,48 +335,51 @@ func (a *Agent) apply(ctx context.Context, l blocklist.List, booting bool) error
 		return fmt.Errorf("apply version %d: %w", l.Version, err)
 	}
 	a.list, a.applied, a.entries = l, now, len(set)
-	if !booting {
-		if err := a.saveLastGood(l); err != nil {
-			a.log.Warn("save last good list", "error", err)
-		}
-	}
 	a.log.Info("applied", "version", l.Version, "entries", len(set), "apply_ms", a.applyMS)
 	return nil
 }
 
-// saveLastGood stores the list as the server signs it, so that Boot
-// verifies it again instead of trusting the disk.
-func (a *Agent) saveLastGood(l blocklist.List) error {
+// maxJournal bounds the deltas kept after the base list: beyond it the
+// next step fetches the full list, which becomes the new base.
+const maxJournal = 200
+
+// saveLastGood keeps what the server signed: a full list replaces the base
+// and empties the journal; a delta is appended to the journal (fsynced), so
+// Boot can verify every byte again.
+func (a *Agent) saveLastGood(signed []byte, isDelta bool) error {
 	if err := os.MkdirAll(a.o.StateDir, 0o750); err != nil {
 		return err
 	}
-	_, body, err := a.getFull(context.Background(), l.Version)
+	if !isDelta {
+		if err := atomicfile.WriteFile(a.basePath(), signed, 0o640); err != nil {
+			return err
+		}
+		a.journal = 0
+		if err := os.Remove(a.journalPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	f, err := os.OpenFile(a.journalPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(a.lastGoodPath(), body, 0o640)
-}
-
-// getFull fetches the signed full list when it is still at version v (the
-// delta path has no full encoding to store).
-func (a *Agent) getFull(ctx context.Context, v uint64) (blocklist.List, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	code, body, err := a.get(ctx, "/v1/blocklist?format=txt")
+	_, err = fmt.Fprintf(f, "%d\n%s", len(signed), signed)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return blocklist.List{}, nil, err
+		return err
 	}
-	if code != http.StatusOK {
-		return blocklist.List{}, nil, fmt.Errorf("HTTP %d", code)
+	a.journal++
+	if a.journal >= maxJournal {
+		// Ask for the full list next time: it resets the journal.
+		a.list.Entries, a.list.Version = nil, 0
 	}
-	l, err := a.o.Key.VerifyList(body)
-	if err != nil {
-		return blocklist.List{}, nil, err
-	}
-	if l.Version != v {
-		return blocklist.List{}, nil, fmt.Errorf("server moved on to version %d", l.Version)
-	}
-	return l, body, nil
+	return nil
 }
 
 func (a *Agent) nextExpiry() (time.Time, bool) {

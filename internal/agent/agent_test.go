@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -266,5 +267,35 @@ func TestApplyFailureKeepsVersion(t *testing.T) {
 	}
 	if a.list.Version != 0 {
 		t.Errorf("version %d recorded although nothing was applied", a.list.Version)
+	}
+}
+
+func TestJournalTamperedAtBoot(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	rec := &recorder{}
+	a := e.newAgent(rec, dir, nil)
+	e.ban("203.0.113.7")
+	if err := a.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Step(t.Context()) }()
+	time.Sleep(100 * time.Millisecond)
+	e.ban("198.51.100.9")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(dir, "last-good.deltas")
+	data, err := os.ReadFile(journal)
+	if err != nil || !bytes.Contains(data, []byte("198.51.100.9")) {
+		t.Fatalf("journal: %q, %v", data, err)
+	}
+	if err := os.WriteFile(journal, bytes.Replace(data, []byte("198.51.100.9"), []byte("198.51.100.8"), 1), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	a2 := e.newAgent(&recorder{}, dir, nil)
+	if err := a2.Boot(t.Context()); !errors.Is(err, blocklist.ErrSignature) {
+		t.Errorf("boot with a tampered journal: %v, want a signature error", err)
 	}
 }
