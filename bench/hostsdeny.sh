@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Per-connection cost of hosts.deny with 100,000 attackers, measured with the
-# real tcpdmatch (Debian package tcpd) on one client that is not listed (every
-# pattern is read, the cost an innocent connection pays):
+# real tcpdmatch (Debian package tcpd) on one client that is not listed (the
+# cost an innocent connection pays):
 #   lines    the seed's form, one "ALL: ip" line per attacker (fail2ban's)
-#   include  Rampart's form: one "ALL: /path/list" line, the list written by
-#            internal/enforce/hostsdeny from the same addresses after
-#            aggregation (IPv6 widened to /64, as Rampart does by default)
+#   sharded  Rampart's default form: a fixed block of 257 lines, each guarded
+#            by a first IPv4 octet ("ALL: 203. EXCEPT ALL EXCEPT .../203", and
+#            [::]/0 for IPv6), so a client reads only its octet's list file;
+#            the files written by internal/enforce/hostsdeny from the same
+#            addresses after aggregation (IPv6 widened to /64, as Rampart does)
+#   single   Rampart's single form: one "ALL: /path/list" line, the whole list
+#            in one file (every client reads all of it)
 #   empty    an empty hosts.deny (process start-up, the floor)
-# Target: include <= 1/3 of lines. Reference (peers.md): 54 / 18 / 2 ms.
+# Target: sharded <= 1/3 of lines. Reference (peers.md): 54 / 18 / 2 ms. The
+# sharded form is also timed for a client in the octet with the most entries
+# (its file is read to the end), for information.
 #
 #   bench/hostsdeny.sh                      # attackers drawn like internal/sample's
 #   ATTACKERS=file bench/hostsdeny.sh       # your own list, one address per line
@@ -24,7 +30,7 @@ TCPDMATCH=$(command -v tcpdmatch || echo /usr/sbin/tcpdmatch)
 [[ -x $TCPDMATCH ]] || { echo "tcpdmatch not found: apt-get install tcpd" >&2; exit 1; }
 
 rm -rf "$OUT"
-mkdir -p "$OUT/lines" "$OUT/include" "$OUT/empty"
+mkdir -p "$OUT/lines" "$OUT/empty"
 OUT=$(cd "$OUT" && pwd)
 
 if [[ -n ${ATTACKERS:-} ]]; then
@@ -59,44 +65,82 @@ n=$(wc -l <"$OUT/attackers.txt")
 # The seed's form: one line per attacker (fail2ban's spelling, IPv6 in brackets).
 awk '{ if (index($0, ":")) print "ALL: [" $0 "]"; else print "ALL: " $0 }' "$OUT/attackers.txt" >"$OUT/lines/hosts.deny"
 : >"$OUT/empty/hosts.deny"
-for d in lines include empty; do : >"$OUT/$d/hosts.allow"; done
-# Rampart's form, written by the enforcer itself.
-agg=$(RAMPART_HOSTSDENY_BENCH="$OUT" go test -count=1 -run '^TestWriteBenchFiles$' -v ./internal/enforce/hostsdeny | grep -E '^entries' || true)
-[[ -s $OUT/include/hosts.deny.list ]] || { echo "the enforcer wrote no list" >&2; exit 1; }
-rm -rf "$OUT/include/ossec"
+# Rampart's forms, written by the enforcer itself into $OUT/sharded and $OUT/single.
+out=$(RAMPART_HOSTSDENY_BENCH="$OUT" go test -count=1 -run '^TestWriteBenchFiles$' -v ./internal/enforce/hostsdeny)
+agg=$(grep -E '^(entries|apply)' <<<"$out" | paste -sd ';' | sed 's/;/; /g' || true)
+[[ -L $OUT/sharded/hosts.deny.list.d/current && -s $OUT/single/hosts.deny.list ]] || { echo "the enforcer wrote no list" >&2; echo "$out" >&2; exit 1; }
+rm -rf "$OUT/sharded/ossec" "$OUT/single/ossec"
+for d in lines sharded single empty; do : >"$OUT/$d/hosts.allow"; done
 
 now() { date +%s%N; }
-# median_ms DIR: tcpdmatch in DIR, RUNS times after one warm-up; prints the median in ms.
-median_ms() {
-	local d=$1 ts=() t0 i verdict
-	verdict=$(cd "$d" && "$TCPDMATCH" -d sshd "$CLIENT" | awk '/^access:/ {print $2}')
-	[[ $verdict == granted ]] || { echo "tcpdmatch in $d: $CLIENT $verdict, want granted" >&2; exit 1; }
-	for i in $(seq "$RUNS"); do
-		t0=$(now)
-		(cd "$d" && "$TCPDMATCH" -d sshd "$CLIENT" >/dev/null)
-		ts+=("$(( $(now) - t0 ))")
-	done
-	printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] / 1e6}'
+# verdict DIR CLIENT: tcpdmatch's access verdict.
+verdict() { (cd "$1" && "$TCPDMATCH" -d sshd "$2" | awk '/^access:/ {print $2}'); }
+# time_ns DIR CLIENT: one tcpdmatch run in DIR, in ns.
+time_ns() {
+	local t0
+	t0=$(now)
+	(cd "$1" && "$TCPDMATCH" -d sshd "$2" >/dev/null)
+	echo $(( $(now) - t0 ))
 }
-# Spot checks: the first attacker is denied in both forms.
+# measure NAME=DIR:CLIENT...: each client must be granted; then RUNS rounds,
+# each timing every NAME once (interleaved, so load that comes and goes hits
+# every form alike), after one warm-up round; sets t_NAME to the median in ms.
+measure() {
+	local spec name d c i v
+	for spec in "$@"; do
+		name=${spec%%=*} d=${spec#*=} c=${d##*:} d=${d%:*}
+		v=$(verdict "$d" "$c")
+		[[ $v == granted ]] || { echo "tcpdmatch in $d: $c $v, want granted" >&2; exit 1; }
+		: >"$OUT/times.$name"
+	done
+	for i in $(seq 0 "$RUNS"); do
+		for spec in "$@"; do
+			name=${spec%%=*} d=${spec#*=} c=${d##*:} d=${d%:*}
+			v=$(time_ns "$d" "$c")
+			[[ $i == 0 ]] || echo "$v" >>"$OUT/times.$name"
+		done
+	done
+	for spec in "$@"; do
+		name=${spec%%=*}
+		printf -v "t_$name" '%s' "$(sort -n "$OUT/times.$name" | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] / 1e6}')"
+	done
+}
+# Spot checks: the first attacker and an IPv6 one (if any) are denied in every form.
 first=$(head -1 "$OUT/attackers.txt")
-for d in lines include; do
-	v=$(cd "$OUT/$d" && "$TCPDMATCH" -d sshd "$first" | awk '/^access:/ {print $2}')
-	[[ $v == denied ]] || { echo "$d: attacker $first $v, want denied" >&2; exit 1; }
+v6=$(grep -m1 : "$OUT/attackers.txt" || true)
+for d in lines sharded single; do
+	for a in $first $v6; do
+		v=$(verdict "$OUT/$d" "$a")
+		[[ $v == denied ]] || { echo "$d: attacker $a $v, want denied" >&2; exit 1; }
+	done
 done
+# The octet with the most entries, and a client there no attacker has (the
+# drawn attackers end in 1-254).
+gen=$OUT/sharded/hosts.deny.list.d/current
+busy=$(cd "$gen" && wc -l [0-9]* 2>/dev/null | grep -v ' total$' | sort -n | tail -1 | awk '{print $2}' || true)
+busy_client=$busy.0.0.0
+[[ -n $busy && $(verdict "$OUT/sharded" "$busy_client") == granted ]] || busy=
 
-t_lines=$(median_ms "$OUT/lines")
-t_inc=$(median_ms "$OUT/include")
-t_empty=$(median_ms "$OUT/empty")
-entries=$(wc -l <"$OUT/include/hosts.deny.list")
-ratio=$(awk -v a="$t_inc" -v b="$t_lines" 'BEGIN {printf "%.3f", a / b}')
-net=$(awk -v a="$t_inc" -v b="$t_lines" -v e="$t_empty" 'BEGIN {printf "%.3f", (a - e) / (b - e)}')
+specs=("lines=$OUT/lines:$CLIENT" "sharded=$OUT/sharded:$CLIENT" "single=$OUT/single:$CLIENT" "empty=$OUT/empty:$CLIENT")
+t_busy=-
+[[ -z $busy ]] || specs+=("busy=$OUT/sharded:$busy_client")
+measure "${specs[@]}"
+entries=$(wc -l <"$OUT/single/hosts.deny.list")
+files=$(find "$gen/" -type f | wc -l)
+busy_n=0
+[[ -z $busy ]] || busy_n=$(wc -l <"$gen/$busy")
+ratio() { awk -v a="$1" -v b="$t_lines" 'BEGIN {printf "%.3f", a / b}'; }
+net() { awk -v a="$1" -v b="$t_lines" -v e="$t_empty" 'BEGIN {printf "%.3f", (a - e) / (b - e)}'; }
+met() { awk -v r="$1" 'BEGIN {print (r <= 0.3334) ? "met" : "NOT met"}'; }
 
-echo "== hosts.deny per-connection check, $n attackers (mix: ${ATTACKERS:-$MIX}), tcpdmatch median of $RUNS, client $CLIENT"
-echo "   ${agg:-aggregation: see the list file}"
-printf '%-40s %10s %12s\n' "form" "ms" "reference ms"
-printf '%-40s %10s %12s\n' "ALL: ip lines ($n lines)" "$t_lines" 54
-printf '%-40s %10s %12s\n' "ALL: /list include ($entries patterns)" "$t_inc" 18
-printf '%-40s %10s %12s\n' "empty hosts.deny" "$t_empty" 2
-printf 'ratio include / lines: %s (target <= 0.333: %s); without start-up: %s\n' "$ratio" \
-	"$(awk -v r="$ratio" 'BEGIN {print (r <= 0.3334) ? "met" : "NOT met"}')" "$net"
+echo "== hosts.deny per-connection check, $n attackers (mix: ${ATTACKERS:-$MIX}), tcpdmatch median of $RUNS interleaved rounds, client $CLIENT"
+echo "   $agg"
+printf '%-52s %10s %12s\n' "form" "ms" "reference ms"
+printf '%-52s %10s %12s\n' "ALL: ip lines ($n lines)" "$t_lines" 54
+printf '%-52s %10s %12s\n' "sharded, default ($entries patterns in $files files)" "$t_sharded" -
+[[ -z $busy ]] || printf '%-52s %10s %12s\n' "  same, client $busy_client ($busy_n patterns in its file)" "$t_busy" -
+printf '%-52s %10s %12s\n' "single: ALL: /list include ($entries patterns)" "$t_single" 18
+printf '%-52s %10s %12s\n' "empty hosts.deny" "$t_empty" 2
+r=$(ratio "$t_sharded")
+printf 'ratio sharded / lines: %s (target <= 0.333: %s); without start-up: %s\n' "$r" "$(met "$r")" "$(net "$t_sharded")"
+printf 'ratio single  / lines: %s (no target: the form kept for exactly one line); without start-up: %s\n' "$(ratio "$t_single")" "$(net "$t_single")"

@@ -14,14 +14,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rampart-ids/rampart/internal/cli/agentcmd"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/cli/configcmd"
 	"github.com/rampart-ids/rampart/internal/cli/dbcmd"
+	"github.com/rampart-ids/rampart/internal/cli/decisionscmd"
 	"github.com/rampart-ids/rampart/internal/cli/enforcecmd"
 	"github.com/rampart-ids/rampart/internal/cli/importcmd"
 	"github.com/rampart-ids/rampart/internal/cli/ipcmd"
 	"github.com/rampart-ids/rampart/internal/cli/rulescmd"
 	"github.com/rampart-ids/rampart/internal/cli/samplecmd"
+	"github.com/rampart-ids/rampart/internal/cli/sensorcmd"
+	"github.com/rampart-ids/rampart/internal/cli/servercmd"
+	"github.com/rampart-ids/rampart/internal/cli/tokencmd"
 	"github.com/rampart-ids/rampart/internal/cli/topcmd"
 )
 
@@ -93,6 +98,11 @@ finds the sources that attack you, and shows their history.`,
 		enforcecmd.NewBan(f),
 		enforcecmd.NewUnban(f),
 		rulescmd.New(f),
+		servercmd.New(f),
+		tokencmd.New(f),
+		decisionscmd.New(f),
+		sensorcmd.New(f),
+		agentcmd.New(f),
 	)
 	// Wrong arguments (cobra.Args validators) are usage errors too.
 	for _, c := range root.Commands() {

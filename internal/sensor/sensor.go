@@ -260,3 +260,7 @@ func (s *Sensor) try(ctx context.Context, body []byte) (int, string, error) {
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return resp.StatusCode, strings.TrimSpace(string(msg)), nil
 }
+
+// KeyFor makes an idempotency key for an id of this manager's own (the
+// active-response mode keys by OSSEC's alert id and rule).
+func (s *Sensor) KeyFor(id string) string { return s.o.Manager + ":" + id }

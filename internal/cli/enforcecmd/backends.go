@@ -22,7 +22,7 @@ func backends() map[string]backendFunc {
 }
 
 func newHostsDeny(b BackendFlags) (enforce.Enforcer, error) {
-	// The include line must name the list by an absolute path.
+	// hosts.deny must name the list by an absolute path.
 	deny, err := filepath.Abs(b.HostsDeny)
 	if err != nil {
 		return nil, err
@@ -31,7 +31,13 @@ func newHostsDeny(b BackendFlags) (enforce.Enforcer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hostsdeny.New(hostsdeny.Options{DenyPath: deny, ListPath: list})
+	form := hostsdeny.FormSharded
+	if b.HostsDenyForm != "" {
+		if form, err = hostsdeny.ParseForm(b.HostsDenyForm); err != nil {
+			return nil, cmdutil.FlagError("hosts-deny-form", b.HostsDenyForm, err)
+		}
+	}
+	return hostsdeny.New(hostsdeny.Options{DenyPath: deny, ListPath: list, Form: form})
 }
 
 func newNginx(b BackendFlags) (enforce.Enforcer, error) {

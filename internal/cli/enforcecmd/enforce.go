@@ -30,6 +30,7 @@ type BackendFlags struct {
 	Backends      []string
 	HostsDeny     string
 	HostsDenyList string
+	HostsDenyForm string
 	NginxConf     string
 	NginxForm     string
 	Action        string
@@ -49,7 +50,8 @@ func (b *BackendFlags) action() (enforce.Action, error) {
 func (b *BackendFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&b.Backends, "backend", []string{"nft"}, "countermeasure `NAME`: "+strings.Join(backendNames(), ", ")+"; repeatable")
 	cmd.Flags().StringVar(&b.HostsDeny, "hosts-deny", "/etc/hosts.deny", "hosts.deny `PATH` (backend hostsdeny)")
-	cmd.Flags().StringVar(&b.HostsDenyList, "hosts-deny-list", "/etc/rampart/hosts.deny.list", "the list `PATH` hosts.deny includes (backend hostsdeny)")
+	cmd.Flags().StringVar(&b.HostsDenyList, "hosts-deny-list", "/etc/rampart/hosts.deny.list", "where the list hosts.deny names lives: the file `PATH` (form single) or the directory PATH.d (form sharded) (backend hostsdeny)")
+	cmd.Flags().StringVar(&b.HostsDenyForm, "hosts-deny-form", "sharded", "hosts.deny `FORM`: sharded (a fixed block of one line per first IPv4 octet; fast) or single (one include line) (backend hostsdeny)")
 	cmd.Flags().StringVar(&b.NginxConf, "nginx-conf", "", "nginx configuration `PATH` to test and reload (backend nginx; default: nginx's own)")
 	cmd.Flags().StringVar(&b.NginxForm, "nginx-form", "deny", "nginx include `FORM`: deny, geo or auto (geo above 1,000 entries) (backend nginx)")
 	cmd.Flags().StringVar(&b.Action, "action", "drop", "what nft and ipset do with blocked packets: drop or reject")

@@ -13,7 +13,9 @@ import (
 // TestWriteBenchFiles is bench/hostsdeny.sh's way to the enforcer: with
 // RAMPART_HOSTSDENY_BENCH=DIR it reads DIR/attackers.txt (one address per
 // line), normalises it as Rampart does (IPv6 widened to /64, aggregated)
-// and applies it to DIR/include/hosts.deny and DIR/include/hosts.deny.list.
+// and applies it in each form: DIR/sharded/hosts.deny with the directory
+// DIR/sharded/hosts.deny.list.d, and DIR/single/hosts.deny with the file
+// DIR/single/hosts.deny.list.
 func TestWriteBenchFiles(t *testing.T) {
 	dir := os.Getenv("RAMPART_HOSTSDENY_BENCH")
 	if dir == "" {
@@ -21,16 +23,20 @@ func TestWriteBenchFiles(t *testing.T) {
 	}
 	in := readPrefixes(t, filepath.Join(dir, "attackers.txt"))
 	set := enforce.Normalize(in, enforce.NormalizeOptions{IPv6Bits: 64})
-	out := filepath.Join(dir, "include")
-	e := newTestEnforcer(t, out, func(o *Options) {
-		o.ListPath = filepath.Join(out, "hosts.deny.list")
-		o.LockDir = filepath.Join(out, "ossec", "host-deny-lock")
-	})
-	res, err := e.Apply(t.Context(), set)
-	if err != nil {
-		t.Fatal(err)
+	fmt.Printf("entries %d -> %d after aggregation\n", len(in), len(set))
+	for _, form := range forms {
+		out := filepath.Join(dir, string(form))
+		e := newTestEnforcer(t, out, func(o *Options) {
+			o.ListPath = filepath.Join(out, "hosts.deny.list")
+			o.LockDir = filepath.Join(out, "ossec", "host-deny-lock")
+			o.Form = form
+		})
+		res, err := e.Apply(t.Context(), set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("apply %s %s\n", form, res.Duration)
 	}
-	fmt.Printf("entries %d -> %d after aggregation (apply %s)\n", len(in), len(set), res.Duration)
 }
 
 func BenchmarkApply100k(b *testing.B) {
@@ -40,13 +46,15 @@ func BenchmarkApply100k(b *testing.B) {
 		set = append(set, enforce.Entry{Prefix: netip.PrefixFrom(a, 32)})
 	}
 	set = enforce.Normalize(set, enforce.NormalizeOptions{})
-	dir := b.TempDir()
-	e := newTestEnforcer(b, dir, nil)
-	b.ResetTimer()
-	for i := range b.N {
-		// Alternate two sets so every round writes the file.
-		if _, err := e.Apply(b.Context(), set[i%2:]); err != nil {
-			b.Fatal(err)
-		}
+	for _, form := range forms {
+		b.Run(string(form), func(b *testing.B) {
+			e := newTestEnforcer(b, b.TempDir(), func(o *Options) { o.Form = form })
+			for i := 0; b.Loop(); i++ {
+				// Alternate two sets so every round writes the list.
+				if _, err := e.Apply(b.Context(), set[i%2:]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -70,6 +70,17 @@ func AppendList(b []byte, prefixes []netip.Prefix) []byte {
 // one Status cannot report. name is only used in errors. The result is
 // normalised (aggregated, sorted, no expiry).
 func ParseList(name string, data []byte) ([]enforce.Entry, error) {
+	entries, err := parseList(name, data, nil)
+	if err != nil {
+		return nil, err
+	}
+	return enforce.Normalize(entries, enforce.NormalizeOptions{}), nil
+}
+
+// parseList is ParseList with check, when not nil, saying why a pattern
+// read does not belong in this file ("" when it does), and without
+// normalising.
+func parseList(name string, data []byte, check func(netip.Prefix) string) ([]enforce.Entry, error) {
 	var entries []enforce.Entry
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, len(data)+1)
@@ -79,7 +90,12 @@ func ParseList(name string, data []byte) ([]enforce.Entry, error) {
 		for _, tok := range strings.Fields(sc.Text()) {
 			p, err := ParsePattern(tok)
 			if err != nil {
-				return nil, &ossec.ParseError{File: name, Line: line, Reason: err.Error(), Snippet: ossec.Snip(tok)}
+				return nil, patternError(name, line, tok, err.Error())
+			}
+			if check != nil {
+				if why := check(p); why != "" {
+					return nil, patternError(name, line, tok, why)
+				}
 			}
 			entries = append(entries, enforce.Entry{Prefix: p})
 		}
@@ -87,7 +103,7 @@ func ParseList(name string, data []byte) ([]enforce.Entry, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return enforce.Normalize(entries, enforce.NormalizeOptions{}), nil
+	return entries, nil
 }
 
 // ParsePattern parses one libwrap host pattern that names addresses:
@@ -163,4 +179,9 @@ func unmap(p netip.Prefix) netip.Prefix {
 		return netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0)).Masked()
 	}
 	return p.Masked()
+}
+
+// patternError is a pattern of a list file Rampart cannot report.
+func patternError(name string, line int, tok, reason string) error {
+	return &ossec.ParseError{File: name, Line: line, Reason: reason, Snippet: ossec.Snip(tok)}
 }

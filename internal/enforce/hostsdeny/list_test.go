@@ -3,6 +3,9 @@ package hostsdeny
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -129,35 +132,97 @@ func readPrefixes(t testing.TB, path string) []enforce.Entry {
 	return out
 }
 
-// TestListGolden applies each testdata/lists/*.txt and compares the list
-// file written with its .golden twin (go test -update rewrites them).
+// TestListGolden applies each testdata/lists/*.txt in both forms and
+// compares the list written with its golden twins: X.golden is the single
+// form's file, X.sharded.golden the sharded form's files, each after a
+// "== name ==" line (go test -update rewrites them).
 func TestListGolden(t *testing.T) {
 	inputs, _ := filepath.Glob("testdata/lists/*.txt")
 	if len(inputs) == 0 {
 		t.Fatal("no testdata/lists/*.txt")
 	}
 	for _, in := range inputs {
-		t.Run(filepath.Base(in), func(t *testing.T) {
-			dir := t.TempDir()
-			e := newTestEnforcer(t, dir, nil)
-			set := enforce.Normalize(readPrefixes(t, in), enforce.NormalizeOptions{})
-			if _, err := e.Apply(t.Context(), set); err != nil {
-				t.Fatal(err)
-			}
-			got, err := os.ReadFile(e.opts.ListPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden := strings.TrimSuffix(in, ".txt") + ".golden"
-			goldentest.Check(t, golden, got)
-			back, err := e.Status(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(set, back, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
-				t.Errorf("Status after Apply (-applied +status):\n%s", diff)
-			}
-		})
+		for _, form := range forms {
+			t.Run(filepath.Base(in)+"/"+string(form), func(t *testing.T) {
+				dir := t.TempDir()
+				e := newTestEnforcer(t, dir, func(o *Options) { o.Form = form })
+				set := enforce.Normalize(readPrefixes(t, in), enforce.NormalizeOptions{})
+				if _, err := e.Apply(t.Context(), set); err != nil {
+					t.Fatal(err)
+				}
+				golden := strings.TrimSuffix(in, ".txt") + ".golden"
+				if form == FormSharded {
+					golden = strings.TrimSuffix(in, ".txt") + ".sharded.golden"
+				}
+				goldentest.Check(t, golden, dumpList(t, e))
+				back, err := e.Status(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(set, back, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+					t.Errorf("Status after Apply (-applied +status):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// dumpList is the list as written: the single form's file, or the files of
+// the current generation in shard order, each after "== name ==".
+func dumpList(t testing.TB, e *Enforcer) []byte {
+	t.Helper()
+	if e.Form() == FormSingle {
+		b, err := os.ReadFile(e.opts.ListPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var out []byte
+	for i := range shards {
+		b, err := os.ReadFile(filepath.Join(e.ListDir(), currentName, shardName(i)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) == 0 {
+			t.Errorf("shard %s written empty", shardName(i))
+		}
+		out = append(out, "== "+shardName(i)+" ==\n"...)
+		out = append(out, b...)
+	}
+	return out
+}
+
+func TestAppendShards(t *testing.T) {
+	var files [shards][]byte
+	AppendShards(&files, []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/7"), netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.2.3.4/32"),
+		netip.MustParsePrefix("252.0.0.0/6"), netip.MustParsePrefix("2001:db8::/32"), {},
+	})
+	want := map[int]string{
+		0: "0.0.0.0/255.0.0.0\n", 1: "1.0.0.0/255.0.0.0\n", 10: "10.1.0.0/255.255.0.0\n10.2.3.4\n",
+		252: "252.0.0.0/255.0.0.0\n", 253: "253.0.0.0/255.0.0.0\n", 254: "254.0.0.0/255.0.0.0\n", 255: "255.0.0.0/255.0.0.0\n",
+		v6Shard: "[2001:db8::]/32\n",
+	}
+	for i, f := range files {
+		if string(f) != want[i] {
+			t.Errorf("shard %s = %q, want %q", shardName(i), f, want[i])
+		}
+	}
+	files = [shards][]byte{}
+	AppendShards(&files, []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")})
+	for i := range 256 {
+		if want := fmt.Sprintf("%d.0.0.0/255.0.0.0\n", i); string(files[i]) != want {
+			t.Errorf("0.0.0.0/0: shard %d = %q, want %q", i, files[i], want)
+		}
+	}
+	for _, name := range []string{"00", "256", "-1", "+1", "V6", "1 "} {
+		if _, ok := shardIndex(name); ok {
+			t.Errorf("shardIndex(%q) accepted", name)
+		}
 	}
 }
 

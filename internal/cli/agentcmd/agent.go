@@ -1,0 +1,119 @@
+// Package agentcmd is "rampart agent": the front-end side of the central
+// block list (internal/agent) driving the countermeasure back ends of
+// "rampart enforce".
+package agentcmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-ids/rampart/internal/agent"
+	"github.com/rampart-ids/rampart/internal/blocklist"
+	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
+	"github.com/rampart-ids/rampart/internal/cli/enforcecmd"
+)
+
+// Options are the agent's flags.
+type Options struct {
+	Server, Token       string
+	PubKey, PubKeyFile  string
+	StateDir            string
+	MaxChange           float64
+	Wait                time.Duration
+	Backends            enforcecmd.BackendFlags
+}
+
+// New returns the agent command.
+func New(f *cmdutil.Factory) *cobra.Command {
+	o := &Options{}
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Pull the server's block list and apply it on this host",
+		Long: `Long-poll the central server, verify every list and delta against the pinned
+key ("rampart server pubkey" prints it), and apply the result through the
+countermeasure back ends, atomically. The last good list is kept in
+--state-dir and re-applied at start, before the server answers: a server
+outage never opens the firewall.
+
+The allowlist and local networks of the config file are never blocked: a
+list covering them is refused whole. A list that changes more than
+--max-change of the entries at once is refused unless the server marked it
+intended.`,
+		Example: `  RAMPART_TOKEN=rpt_... rampart agent --server https://rampart.example:8443 \
+      --pubkey rampart-ed25519:... --backend nft`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token := o.Token
+			if token == "" && f.Getenv != nil {
+				token = f.Getenv("RAMPART_TOKEN")
+			}
+			server := o.Server
+			if server == "" && f.Getenv != nil {
+				server = f.Getenv("RAMPART_SERVER")
+			}
+			key, err := pinnedKey(o)
+			if err != nil {
+				return err
+			}
+			cfg, err := f.Config()
+			if err != nil {
+				return err
+			}
+			bes, err := o.Backends.Open()
+			if err != nil {
+				return err
+			}
+			enforcers := make([]agent.Enforcer, len(bes))
+			for i, b := range bes {
+				enforcers[i] = b
+			}
+			a, err := agent.New(agent.Options{
+				Server: server, Token: token, Key: key, Enforcers: enforcers,
+				Never: slices.Concat(cfg.Allowlist, cfg.LocalNetworks), MaxChange: o.MaxChange,
+				StateDir: o.StateDir, Wait: o.Wait, Logger: f.Logger(),
+			})
+			if err != nil {
+				return &cmdutil.UsageError{Err: err}
+			}
+			fmt.Fprintf(f.Err, "rampart agent: %s, key %s, back ends %s\n", server, key.ID(), strings.Join(o.Backends.Backends, ","))
+			return a.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&o.Server, "server", "", "server `URL` (default $RAMPART_SERVER)")
+	cmd.Flags().StringVar(&o.Token, "token", "", "agent `TOKEN` (default $RAMPART_TOKEN)")
+	cmd.Flags().StringVar(&o.PubKey, "pubkey", "", "the server's list-signing `KEY` (rampart-ed25519:...)")
+	cmd.Flags().StringVar(&o.PubKeyFile, "pubkey-file", "", "read the key from `FILE`")
+	cmd.Flags().StringVar(&o.StateDir, "state-dir", "/var/lib/rampart/agent", "where the last good list is kept (`DIR`)")
+	cmd.Flags().Float64Var(&o.MaxChange, "max-change", 0.5, "refuse lists changing more than this `SHARE` of the entries at once (0: off)")
+	cmd.Flags().DurationVar(&o.Wait, "wait", 30*time.Second, "long-poll `DURATION`")
+	o.Backends.Register(cmd)
+	return cmd
+}
+
+func pinnedKey(o *Options) (blocklist.PublicKey, error) {
+	s := o.PubKey
+	if o.PubKeyFile != "" {
+		if s != "" {
+			return blocklist.PublicKey{}, &cmdutil.UsageError{Err: errors.New("give --pubkey or --pubkey-file, not both")}
+		}
+		b, err := os.ReadFile(o.PubKeyFile)
+		if err != nil {
+			return blocklist.PublicKey{}, err
+		}
+		s = string(b)
+	}
+	if s == "" {
+		return blocklist.PublicKey{}, &cmdutil.UsageError{Err: errors.New("give the server's key: --pubkey or --pubkey-file (rampart server pubkey prints it)")}
+	}
+	k, err := blocklist.ParsePublicKey(s)
+	if err != nil {
+		return blocklist.PublicKey{}, cmdutil.FlagError("pubkey", s, err)
+	}
+	return k, nil
+}

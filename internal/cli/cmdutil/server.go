@@ -1,0 +1,33 @@
+package cmdutil
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/rampart-ids/rampart/internal/api/apiclient"
+)
+
+// ServerFlags locate the central server for the admin commands (token,
+// decisions): --server and --token, or RAMPART_SERVER and RAMPART_TOKEN
+// (an environment variable keeps the token out of ps and shell history).
+type ServerFlags struct {
+	Server string
+	Token  string
+}
+
+// Register adds --server and --token.
+func (s *ServerFlags) Register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.Server, "server", "", "server `URL` (default $RAMPART_SERVER)")
+	fs.StringVar(&s.Token, "token", "", "admin `TOKEN` (default $RAMPART_TOKEN)")
+}
+
+// Client returns an API client for the flags.
+func (s *ServerFlags) Client(f *Factory) (*apiclient.Client, error) {
+	srv, tok := s.Server, s.Token
+	if srv == "" && f.Getenv != nil {
+		srv = f.Getenv("RAMPART_SERVER")
+	}
+	if tok == "" && f.Getenv != nil {
+		tok = f.Getenv("RAMPART_TOKEN")
+	}
+	return apiclient.New(srv, tok)
+}
