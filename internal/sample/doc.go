@@ -18,7 +18,10 @@
 // and sums in a fixed order. rand.Rand's bounded helpers work differently
 // on 32-bit platforms, math.Pow/Exp/Log may differ in the last bit between
 // architectures, and Go may fuse a×b+c on some of them, so it avoids all
-// three. The same Config gives byte-identical alerts on every platform;
+// three. Exponential gaps (the slow attacker's) are drawn by inversion,
+// −ln U, with the logarithm taken bit by bit in 64-bit fixed point
+// (repeated squaring, bits.Mul64) and the gaps summed in fixed point too.
+// The same Config gives byte-identical alerts on every platform;
 // testdata/default.golden pins the hash of the shipped example.
 //
 // # Time model
@@ -35,18 +38,41 @@
 //
 // # What is planted, for N = Config.Alerts
 //
-// The traps come first in the budget, so all of them are present at the
-// shipped 5,000 alerts. The internet attackers get what is left, so the
-// total is exactly N.
+// The traps (returners, the slow attacker, look-alikes, local and
+// loopback sources, bursts, alerts without source) come first in the
+// budget, so all of them are present at the shipped 5,000 alerts. The
+// internet attackers get what is left, so the total is exactly N.
 //
-//   - The returner (Kind Returner), the seed's bot that "adapts" to OSSEC's
-//     600 s block. It brute-forces the manager's sshd in rounds of seven
-//     5710 alerts (or 5716), 1–4 s apart, then a level-10 5712 (or 5720)
-//     that carries the earlier events and would trigger active response.
-//     It comes back 603–617 s later. It plays N·4%/8 rounds, at least 6 and
-//     at most 420 (70 hours), as many as fit the duration. From
-//     N = 750,000 on there are N/750,000 more returners with 30–150 rounds
-//     and their own delays, all within 601–620 s.
+//   - The returners (Kind Returner; SourceTruth.Block is the block they
+//     meet). They attack agents, where each block lasts what OSSECConf's
+//     active response says: only the manager's own execd reads that file's
+//     repeated_offenders, and the agents set none.
+//   - The 600 s returner, the seed's bot that "adapts" to OSSEC's 600 s
+//     block. It brute-forces sshd on the agent "bastion" in rounds of
+//     seven 5710 alerts (or 5716), 1–4 s apart, then a level-10 5712 (or
+//     5720) that carries the earlier events and triggers firewall-drop
+//     and host-deny for 600 s. It comes back 603–617 s after that alert.
+//     It plays N·4%/8 rounds, at least 6 and at most 420 (70 hours), as
+//     many as fit the duration. From N = 750,000 on there are N/750,000
+//     more 600 s returners with 30–150 rounds and their own delays, all
+//     within 601–618 s.
+//   - The 3,600 s returner, a web scanner on fe01's nginx: rounds of
+//     eleven 31101 (404s and 403s to its probes), 1–4 s apart, then the
+//     twelfth as a level-10 31151 ("Multiple web server 400 error codes
+//     from same source ip"), which OSSECConf drops for 3,600 s. It comes
+//     back 3,603–3,620 s after that alert. It plays N·2%/12 rounds, at
+//     least 8 and at most 120 (5 days), as many as fit the duration.
+//     Neither returner writes anything else of level 6 or more, which
+//     would set off another block.
+//   - The slow attacker (Kind Slow): single sshd probes on the agents
+//     (5706 "Did not receive identification string", 5701 "Bad protocol
+//     version identification"), at the arrival times of a Poisson process
+//     over the whole duration: exponential gaps of mean Duration/k,
+//     k = N/80 (30 to 1,000), so about 60 alerts at 5,000 over 14 days
+//     (gaps of about 5 hours) and 1,000 at 300,000 (20 minutes). Every
+//     probe (level 6 or 8) triggers the 600 s block, and the next comes
+//     whenever it comes: its returns do not cluster after the block, so
+//     it must not pass for a returner.
 //   - Look-alikes (Kind LookAlike): internet addresses that string matching
 //     confuses with local ones. 110.40.0.5 and 210.40.0.17 contain
 //     "10.40.0.". 172.15.255.1, 172.32.0.1, 100.63.255.254, 100.128.0.1 and
@@ -65,8 +91,9 @@
 //     networks: 172.20.3.7, 172.31.255.254, 100.72.14.3, 100.127.255.254,
 //     169.254.12.7, fd12:3456:789a:1::23, fe80::1c2d:3eff:fe4f:5a6b.
 //   - Bursts (Kind Burst): 2+N/300,000 internet hosts that each fire
-//     N/250 alerts (20–3,000) within minutes, as a web scanner or an ssh
-//     brute-forcer.
+//     N/250 alerts (20–3,000), 0–1 s apart, within minutes, as a web
+//     scanner or an ssh brute-forcer, in one session: they never come
+//     back.
 //   - No source address, 3.5% of N: syscheck (550 with the multi-line
 //     "Integrity checksum changed for: '/etc/…'" / "Old md5sum was: …"
 //     block, 553, 554), rootcheck 510, ossec-logcollector 591/592, OSSEC's
@@ -84,11 +111,16 @@
 //     ordinary IPv4 sshd brute-forcer, invalid users (5710, 5712) and
 //     real ones (5716, 5720), whose sessions spread over the whole
 //     duration and many agents. Between 12 and 200 of the attackers
-//     (N/25) live in 218.92.0.0/24, the seed's "218.92.0.xxx", three of
-//     them among the ten largest attackers, one among the four largest.
+//     (one in 25) live in 218.92.0.0/24, the seed's "218.92.0.xxx": one
+//     among the four largest attackers, two more among the ten largest,
+//     then the largest of the rest from the eleventh on until the /24
+//     holds at least 13% of N, then random ones. So 218.92.0.0/24 is
+//     the largest /24 or /64 by a clear margin at every N from 5,000 on
+//     (13–16% of N against the 9.5–10.5% of the busiest source, a single
+//     address).
 //     4% (at least 6) are IPv6 from hosting providers' global /64s (never
 //     2001:db8::/32), most in 2a01:4f8:c17:2d4e::/64. Between 3 and 25
-//     (N/200) IPv4 attackers, one of them the second, third or fourth
+//     (one in 200) IPv4 attackers, one of them the second, third or fourth
 //     largest, have every third alert spell the source "::ffff:a.b.c.d"
 //     (Alert.SrcIP is the IPv4-mapped netip.Addr). Rampart must merge the
 //     two spellings; the truth keys the source by its plain IPv4 address.
@@ -137,6 +169,10 @@
 //
 // Generator.Truth counts what All has yielded, as it yields it: per source
 // (unmapped address, Kind, count, mapped-spelling count, first and last
-// seen, highest level, count per rule), the alerts without a source, and
-// the total. Sum of counts + NoSource = Total = N.
+// seen, highest level, count per rule, a returner's block), the alerts
+// without a source, and the total. Sum of counts + NoSource = Total = N.
+//
+// OSSECConf is the manager's ossec.conf that goes with the alerts: its
+// active responses block each returner's round-ending alert for exactly
+// SourceTruth.Block, and each of the slow attacker's probes for 600 s.
 package sample

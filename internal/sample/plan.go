@@ -9,7 +9,7 @@ import (
 type profile uint8
 
 const (
-	pSSH       profile = iota // style 0: invalid users (5710, 5712); 1: real users (5716, 5720)
+	pSSH       profile = iota // style 0: invalid users (5710, 5712); 1: real users (5716, 5720); 2: probes (5706, 5701)
 	pPAM                      // 5503, every 8th 5551
 	pSSHOK                    // local logins 5715, a few typos 5716
 	pMonitor                  // 5706 from a monitoring probe at a fixed interval
@@ -27,7 +27,8 @@ const (
 type source struct {
 	addr   netip.Addr // unmapped
 	kind   Kind
-	mapped bool // every third alert spells the address "::ffff:a.b.c.d"
+	mapped bool  // every third alert spells the address "::ffff:a.b.c.d"
+	block  int32 // a returner's block, seconds
 
 	count, nMapped int64
 	first, last    int64
@@ -49,13 +50,18 @@ type session struct {
 	src          int32 // index into run.srcs; -1: no source address
 	gapLo, gapHi int32 // seconds between alerts
 	// retLo, retHi make the session a returner: after each frequency
-	// (blocking) alert it waits 600 s plus [retLo, retHi] seconds.
+	// (blocking) alert it waits block seconds plus [retLo, retHi].
 	retLo, retHi int32
+	block        int32
 	pid          int32
 	port         uint16
 	loc          int16
 	prof         profile
 	style        uint8
+	// quiet sessions (returners) write only the events their frequency
+	// rule counts (no scan probes, no attacks), so that nothing but that
+	// rule's alert triggers a block.
+	quiet bool
 	// user picks the session's fixed user name or user agent.
 	user uint8
 	ring *ring
@@ -116,11 +122,16 @@ func (p *planner) plan() {
 	dur := p.end - p.start
 
 	// The traps first, so that they are present however small the sample.
-	p.planReturner(p.randomV4(), clamp(n*4/100/8, 6, 420), 3, 17, 0)
+	p.planReturner(p.randomV4(), returner{rounds: clamp(n*4/100/8, 6, 420), per: 8, block: 600, retLo: 3, retHi: 17,
+		loc: p.t.bastion, prof: pSSH})
 	for i := range n / 750_000 {
 		lo := int32(1 + p.r.intn(8))
-		p.planReturner(p.randomV4(), int(p.r.between(30, 150)), lo, lo+int32(p.r.between(3, 10)), uint8(i%2))
+		p.planReturner(p.randomV4(), returner{rounds: int(p.r.between(30, 150)), per: 8, block: 600, retLo: lo,
+			retHi: lo + int32(p.r.between(3, 10)), loc: p.t.bastion, prof: pSSH, style: uint8(i % 2)})
 	}
+	p.planReturner(p.randomV4(), returner{rounds: clamp(n*2/100/12, 8, 120), per: 12, block: 3600, retLo: 3, retHi: 20,
+		loc: p.t.web[0], prof: pWeb})
+	p.planSlow(n)
 	p.planLookAlikes(n)
 	p.planLocal(n, dur)
 	nb := 2 + n/300_000
@@ -144,24 +155,75 @@ func clamp(v, lo, hi int) int {
 	return max(lo, min(v, hi))
 }
 
-// planReturner plants the bot the seed describes: it brute-forces sshd, is
-// blocked by OSSEC's 600 s active response at each 5712/5720 (level 10), and
-// returns 600 s + retLo..retHi later, for rounds rounds of 8 alerts.
-func (p *planner) planReturner(addr netip.Addr, rounds int, retLo, retHi int32, style uint8) {
+// returner describes a bot that comes back after each block: rounds of
+// per alerts 1–4 s apart, the last of each round the frequency alert that
+// blocks it for block seconds; it returns block + retLo..retHi seconds
+// after that alert.
+type returner struct {
+	rounds, per         int
+	block, retLo, retHi int32
+	loc                 int
+	prof                profile
+	style               uint8
+}
+
+// planReturner plants a returner: the seed's bot that brute-forces sshd,
+// is blocked by OSSEC's 600 s active response at each 5712/5720 (level 10)
+// and comes back just after, or a web scanner blocked for 3,600 s at each
+// 31151. Its rounds shrink to what fits the duration. It attacks an agent,
+// whose execd has no repeated_offenders ladder, so every block lasts the
+// same (see OSSECConf).
+func (p *planner) planReturner(addr netip.Addr, rt returner) {
 	dur := p.end - p.start
-	roundSpan := int64(7*4 + 600 + retHi)
-	rounds = min(rounds, int(max(1, (dur-60)/roundSpan)))
-	c := p.take(rounds * 8)
+	roundSpan := int64(rt.per-1)*4 + int64(rt.block+rt.retHi)
+	rounds := min(rt.rounds, int(max(1, (dur-60)/roundSpan)))
+	c := p.take(rounds * rt.per)
 	if c == 0 {
 		return
 	}
 	src := p.plant(addr, Returner, false)
+	p.srcs[src].block = rt.block
 	span := int64(rounds) * roundSpan
 	st := p.start + p.r.between(0, dur-1-span)
 	p.sess = append(p.sess, session{
-		next: st, left: int32(c), src: src, gapLo: 1, gapHi: 4, retLo: retLo, retHi: retHi,
-		loc: int16(p.t.mgrAuth), prof: pSSH, style: style, ring: &ring{},
+		next: st, left: int32(c), src: src, gapLo: 1, gapHi: 4, retLo: rt.retLo, retHi: rt.retHi, block: rt.block,
+		loc: int16(rt.loc), prof: rt.prof, style: rt.style, quiet: true, user: uint8(p.r.intn(len(p.t.localUsers))),
+		ring: &ring{},
 	})
+}
+
+// planSlow plants the slow attacker: single sshd probes whose times are the
+// arrivals of a Poisson process over the whole duration, with exponential
+// gaps of mean duration/k, k = N/80 (30 to 1,000), on the agents. Each probe
+// (5706, 5701: level 6 and 8) triggers the 600 s block, and its returns,
+// exponential gaps, do not cluster after it: the negative control for
+// returners.
+func (p *planner) planSlow(n int) {
+	dur := p.end - p.start
+	k := clamp(n/80, 30, 1000)
+	mean := max(1, dur/int64(k))
+	var times []int64
+	var at int64 // seconds since start, Q16
+	for len(times) < min(p.budget, 4*k) {
+		at += p.r.expGap(mean)
+		t := p.start + at>>16
+		if t >= p.end {
+			break
+		}
+		times = append(times, t)
+	}
+	c := p.take(len(times))
+	if c == 0 {
+		return
+	}
+	src := p.plant(p.randomV4(), Slow, false)
+	user := uint8(p.r.intn(len(p.t.localUsers)))
+	for _, t := range times[:c] {
+		p.sess = append(p.sess, session{
+			next: t, left: 1, src: src, loc: int16(p.t.agentSSH[p.r.intn(len(p.t.agentSSH))]),
+			prof: pSSH, style: 2, user: user,
+		})
+	}
 }
 
 // planLookAlikes plants the addresses next to the local networks that text
@@ -393,12 +455,13 @@ func (p *planner) planInternet(n, budget int) {
 	d = len(counts)
 
 	// Attributes by index: the 218.92.0.0/24 cluster (three among the top
-	// ten, the rest anywhere), IPv6 sources, and sources whose alerts
-	// sometimes spell them IPv4-mapped (one in the top five). Index 0, the
-	// busiest, stays an ordinary IPv4 brute-forcer. The returner may
-	// outnumber the fifth attacker, so "top five" means indexes 1 to 3,
-	// and one cluster bot goes there too, which keeps it in the overall
-	// top ten whatever else is planted.
+	// ten, then the largest of the rest until it holds clusterShare of N,
+	// the rest anywhere), IPv6 sources, and sources whose alerts sometimes
+	// spell them IPv4-mapped (one in the top five). Index 0, the busiest,
+	// stays an ordinary IPv4 brute-forcer. The returner may outnumber the
+	// fifth attacker, so "top five" means indexes 1 to 3, and one cluster
+	// bot goes there too, which keeps it in the overall top ten whatever
+	// else is planted.
 	const (
 		plain = iota
 		cluster
@@ -418,9 +481,18 @@ func (p *planner) planInternet(n, budget int) {
 	isPlain := func(i int) bool { return attr[i] == plain }
 	k := clamp(d/25, 12, 200)
 	top := min(d, 10)
-	mark(1, 1, min(d, 4), isPlain, func(i int) { attr[i] = cluster })
-	mark(min(3, k)-1, 1, top, isPlain, func(i int) { attr[i] = cluster })
-	mark(k-3, 1, d, isPlain, func(i int) { attr[i] = cluster })
+	members, sum := 0, 0
+	join := func(i int) { attr[i] = cluster; members++; sum += counts[i] }
+	mark(1, 1, min(d, 4), isPlain, join)
+	mark(min(3, k)-1, 1, top, isPlain, join)
+	// The busiest source holds at most 10.5% of N; the cluster, with more
+	// than that, is the largest /24 by far, as the seed's operator saw it.
+	for i := top; i < d && members < k && sum < n*clusterShare/100; i++ {
+		if attr[i] == plain {
+			join(i)
+		}
+	}
+	mark(k-members, 1, d, isPlain, join)
 	mark(max(6, d/25), 1, d, isPlain, func(i int) { attr[i] = v6 })
 	canMap := func(i int) bool { return attr[i] != v6 && !mapped[i] && counts[i] >= 2 }
 	mark(1, 1, min(d, 4), canMap, func(i int) { mapped[i] = true })
@@ -473,6 +545,10 @@ func (p *planner) planInternet(n, budget int) {
 		}
 	}
 }
+
+// clusterShare is the least share of N, in percent, that the attackers in
+// 218.92.0.0/24 hold together.
+const clusterShare = 13
 
 // planBusiest plants the busiest internet source: a brute-forcer that
 // keeps at sshd all through the sample, on many hosts, trying invalid users

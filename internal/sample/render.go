@@ -136,12 +136,17 @@ func (r *run) render(s *session, t int64) rule {
 	case pSSH:
 		newConn(3)
 		b = r.syslog(b, t0, l.host, "sshd", s.pid)
-		switch x := r.r.intn(100); {
-		case x < 3 && s.retHi == 0 && s.fails%8 != 7:
+		x := r.r.intn(100)
+		if s.style == 2 {
+			// A scanner's probes only.
+			x = r.r.intn(4)
+		}
+		switch {
+		case x < 3 && !s.quiet && s.fails%8 != 7:
 			b = append(b, "Did not receive identification string from "...)
 			b = a.SrcIP.AppendTo(b)
 			ru = r5706
-		case x == 3 && s.retHi == 0 && s.fails%8 != 7:
+		case x == 3 && !s.quiet && s.fails%8 != 7:
 			// sshd escapes the TLS hello's bytes in octal: quotes and
 			// backslashes for ossec-dbd's sanitising.
 			b = append(b, `Bad protocol version identification '\026\003\001\002' from `...)
@@ -222,7 +227,12 @@ func (r *run) render(s *session, t int64) rule {
 			b = append(b, " HTTP/1.1"...)
 			ru = r31101
 		} else {
-			switch x := r.r.intn(100); {
+			x := r.r.intn(100)
+			if s.quiet {
+				// Only the 400s that rule 31151 counts.
+				x = 25 + r.r.intn(75)
+			}
+			switch {
 			case x < 8:
 				b = append(append(b, "GET "...), r.t.sqliPaths[r.r.intn(len(r.t.sqliPaths))]...)
 				b = append(b, " HTTP/1.1"...)
@@ -257,6 +267,7 @@ func (r *run) render(s *session, t int64) rule {
 			var f bool
 			if f, k = r.freq(s, 12); f {
 				ru = r31151
+				r.blocked = true
 			}
 		}
 	case pMail:

@@ -82,7 +82,7 @@ func (r *run) emit(yield func(*ossec.Alert) bool) {
 		} else {
 			gap := r.r.between(int64(s.gapLo), int64(s.gapHi))
 			if r.blocked && s.retHi > 0 {
-				gap = 600 + r.r.between(int64(s.retLo), int64(s.retHi))
+				gap = int64(s.block) + r.r.between(int64(s.retLo), int64(s.retHi))
 			}
 			s.next = min(t+gap, r.end-1)
 			h.fix0()
@@ -157,7 +157,7 @@ func (r *run) truth() *Truth {
 		st := &SourceTruth{
 			Addr: s.addr, Kind: s.kind, Count: s.count, Mapped: s.nMapped,
 			FirstSeen: time.Unix(s.first, 0).UTC(), LastSeen: time.Unix(s.last, 0).UTC(),
-			MaxLevel: s.maxLevel, Rules: make(map[int]int64, len(s.rules)),
+			MaxLevel: s.maxLevel, Rules: make(map[int]int64, len(s.rules)), Block: time.Duration(s.block) * time.Second,
 		}
 		for _, rc := range s.rules {
 			st.Rules[rc.id] = rc.n

@@ -20,8 +20,9 @@ type Config struct {
 	// before 1970 means 1970-01-01T00:00:00Z, one after 9000 means 9000.
 	Start time.Time
 	// Duration spreads the alerts over [Start, Start+Duration). Durations
-	// under one second mean one second, over 100 years 100 years. The traps that need time (the
-	// returner's hours of 610 s rounds) shrink to fit a short duration.
+	// under one second mean one second, over 100 years 100 years. The
+	// traps that need time (the returners' rounds of 600 s and 3,600 s
+	// blocks) shrink to fit a short duration.
 	Duration time.Duration
 }
 
@@ -134,6 +135,12 @@ type SourceTruth struct {
 	MaxLevel            int
 	// Rules counts the source's alerts by rule id.
 	Rules map[int]int64
+	// Block is, for a returner, how long the alert that ends each of its
+	// rounds blocks it: the timeout of the active response that alert
+	// triggers in OSSECConf (600 s for sshd brute force, 3,600 s for a web
+	// scan). The returner comes back a few seconds after each block
+	// expires. It is 0 for every other kind.
+	Block time.Duration
 }
 
 // Kind is why the generator planted a source: which list it drew the address
@@ -151,12 +158,23 @@ const (
 	// LookAlike is an internet address that text matching (SQL LIKE,
 	// prefix strings, sloppy masks) confuses with a local one.
 	LookAlike
-	// Returner is a brute-force bot that comes back about 610 s after each
-	// alert that blocks it (600 s OSSEC block plus its reaction time).
+	// Returner is a bot that comes back a few seconds after each block
+	// expires: SourceTruth.Block after the alert that blocked it, plus its
+	// reaction time.
 	Returner
-	// Burst is an internet host that fires many alerts within minutes.
+	// Burst is an internet host that fires many alerts within minutes and
+	// never comes back.
 	Burst
+	// Slow is an internet host whose single probes arrive at random (a
+	// Poisson process) over the whole duration: each is blocked, but its
+	// returns do not cluster after the block.
+	Slow
 )
+
+// Kinds returns every kind the generator plants, in order.
+func Kinds() []Kind {
+	return []Kind{Internet, Local, Loopback, LookAlike, Returner, Burst, Slow}
+}
 
 // String returns the kind's lower-case name.
 func (k Kind) String() string {
@@ -173,6 +191,8 @@ func (k Kind) String() string {
 		return "returner"
 	case Burst:
 		return "burst"
+	case Slow:
+		return "slow"
 	}
 	return "unknown"
 }

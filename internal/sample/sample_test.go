@@ -142,11 +142,14 @@ func checkTruth(t *testing.T, cfg Config, got, recount *Truth) {
 		t.Errorf("sum of source counts %d + no-source %d != total %d", sum, got.NoSource, got.Total)
 	}
 	for _, s := range got.Sources {
-		if s.Kind < Internet || s.Kind > Burst {
+		if !slices.Contains(Kinds(), s.Kind) {
 			t.Errorf("source %s has kind %v", s.Addr, s.Kind)
 		}
+		if (s.Block != 0) != (s.Kind == Returner) {
+			t.Errorf("source %s of kind %v has block %v; only returners have one", s.Addr, s.Kind, s.Block)
+		}
 	}
-	if diff := gocmp.Diff(recount, got, cmpopts.IgnoreFields(SourceTruth{}, "Kind"), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+	if diff := gocmp.Diff(recount, got, cmpopts.IgnoreFields(SourceTruth{}, "Kind", "Block"), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("truth differs from a recount of the alerts (-recount +truth):\n%s", diff)
 	}
 }
@@ -320,7 +323,7 @@ func TestTraps(t *testing.T) {
 		for _, s := range tr.Sources {
 			kinds[s.Kind]++
 		}
-		for k := Internet; k <= Burst; k++ {
+		for _, k := range Kinds() {
 			if kinds[k] == 0 {
 				t.Errorf("no source of kind %v", k)
 			}
@@ -462,30 +465,64 @@ func TestTraps(t *testing.T) {
 		}
 	})
 
-	t.Run("returner", func(t *testing.T) {
+	t.Run("returners", func(t *testing.T) {
+		blocks := map[time.Duration]int{}
 		for _, s := range tr.Sources {
 			if s.Kind != Returner {
 				continue
 			}
+			blocks[s.Block]++
 			ts := times[s.Addr]
-			var rounds, off int
+			var returns, off int
 			for i := 1; i < len(ts); i++ {
 				gap := ts[i].Sub(ts[i-1])
 				switch {
-				case gap > time.Minute && gap >= 600*time.Second && gap <= 620*time.Second:
-					rounds++
-				case gap > time.Minute:
+				case gap >= s.Block && gap <= s.Block+20*time.Second:
+					returns++
+				case gap > 4*time.Second:
 					off++
 				}
 			}
-			if rounds < 5 || off > 0 {
-				t.Errorf("returner %s: %d gaps of 600–620 s, %d other gaps over a minute", s.Addr, rounds, off)
+			if returns < 6 || off > 0 {
+				t.Errorf("returner %s (block %v): %d returns %v–%v after the last alert, %d other gaps over 4 s",
+					s.Addr, s.Block, returns, s.Block, s.Block+20*time.Second, off)
 			}
 			if span := s.LastSeen.Sub(s.FirstSeen); span < time.Hour {
 				t.Errorf("returner %s active for %v, want hours", s.Addr, span)
 			}
-			if s.Rules[5712]+s.Rules[5720] == 0 {
-				t.Errorf("returner %s has no brute-force alerts: %v", s.Addr, s.Rules)
+			if s.Rules[5712]+s.Rules[5720]+s.Rules[31151] == 0 {
+				t.Errorf("returner %s has no blocking alerts: %v", s.Addr, s.Rules)
+			}
+		}
+		if blocks[600*time.Second] != 1 || blocks[time.Hour] != 1 || len(blocks) != 2 {
+			t.Errorf("returners by block: %v; want one of 600 s and one of 3,600 s", blocks)
+		}
+	})
+
+	t.Run("bursts", func(t *testing.T) {
+		for _, s := range tr.Sources {
+			if s.Kind != Burst {
+				continue
+			}
+			if span := s.LastSeen.Sub(s.FirstSeen); s.Count < 20 || span > 10*time.Minute {
+				t.Errorf("burst %s: %d alerts within %v, want many within minutes", s.Addr, s.Count, span)
+			}
+		}
+	})
+
+	t.Run("slow", func(t *testing.T) {
+		for _, s := range tr.Sources {
+			if s.Kind != Slow {
+				continue
+			}
+			if s.Count < 30 || s.Count > 100 {
+				t.Errorf("slow attacker %s: %d alerts, want 30–100", s.Addr, s.Count)
+			}
+			if span := s.LastSeen.Sub(s.FirstSeen); span < DefaultConfig().Duration*8/10 {
+				t.Errorf("slow attacker %s active for %v, want most of the duration", s.Addr, span)
+			}
+			if s.Rules[5706]+s.Rules[5701] != s.Count || s.Rules[5706] == 0 || s.Rules[5701] == 0 {
+				t.Errorf("slow attacker %s: rules %v, want only sshd probes 5706 and 5701", s.Addr, s.Rules)
 			}
 		}
 	})
@@ -696,12 +733,25 @@ func TestGolden(t *testing.T) {
 	for _, s := range tr.Sources {
 		kinds[s.Kind]++
 	}
-	for k := Internet; k <= Burst; k++ {
+	for _, k := range Kinds() {
 		fmt.Fprintf(&b, "kind %s %d\n", k, kinds[k])
 	}
-	for _, s := range sortedSources(tr)[:25] {
-		fmt.Fprintf(&b, "top %s %s count=%d mapped=%d max-level=%d rules=%d first=%s last=%s\n", s.Addr, s.Kind, s.Count,
+	line := func(what string, s *SourceTruth) {
+		fmt.Fprintf(&b, "%s %s %s count=%d mapped=%d max-level=%d rules=%d first=%s last=%s", what, s.Addr, s.Kind, s.Count,
 			s.Mapped, s.MaxLevel, len(s.Rules), s.FirstSeen.Format(time.RFC3339), s.LastSeen.Format(time.RFC3339))
+		if s.Block != 0 {
+			fmt.Fprintf(&b, " block=%s", s.Block)
+		}
+		b.WriteString("\n")
+	}
+	list := sortedSources(tr)
+	for _, s := range list[:25] {
+		line("top", s)
+	}
+	for _, s := range list {
+		if s.Kind == Returner || s.Kind == Burst || s.Kind == Slow {
+			line("planted", s)
+		}
 	}
 	b.WriteString("\n")
 	for _, a := range obs.alerts {

@@ -125,7 +125,9 @@ type tables struct {
 	locs  []loc
 	// Location lists by kind of log, as indexes into locs.
 	ssh, web, mail, syscheck, rootcheck, collector, ossecd, auth, syslog []int
-	mgrAuth                                                              int
+	// agentSSH are the agents' sshd logs, whose blocks never escalate.
+	agentSSH         []int
+	mgrAuth, bastion int
 
 	invalidUsers, realUsers, localUsers []string
 	probePaths, sqliPaths, attackPaths  []string
@@ -160,6 +162,8 @@ func newTables() *tables {
 		add(agent("vpn1", "any", "/var/log/auth.log"), "vpn1", "", false),
 		add(agent("bastion", "10.40.0.8", "/var/log/auth.log"), "bastion", "10.40.0.8", true),
 	}
+	t.bastion = t.ssh[len(t.ssh)-1]
+	t.agentSSH = t.ssh[3:]
 	t.web = []int{
 		add(agent("fe01", "10.40.0.11", "/var/log/nginx/access.log"), "fe01", "10.40.0.11", false),
 		add(agent("fe02", "10.40.0.12", "/var/log/nginx/access.log"), "fe02", "10.40.0.12", false),

@@ -1,6 +1,7 @@
 // Package samplecmd is "rampart sample": write the deterministic sample
 // alerts (internal/sample) as alerts.log, alerts.json and, optionally,
-// ossec-dbd rows in a database, plus the generator's ground truth.
+// ossec-dbd rows in a database, plus the generator's ground truth and the
+// manager's ossec.conf that goes with them.
 package samplecmd
 
 import (
@@ -46,12 +47,15 @@ func New(f *cmdutil.Factory) *cobra.Command {
 		Use:   "sample",
 		Short: "Write deterministic sample alerts with their ground truth",
 		Long: `Write the same generated alerts as alerts.log, alerts.json and (with --db)
-ossec-dbd rows, plus truth.json: what the generator planted, per source.
+ossec-dbd rows, plus truth.json (what the generator planted, per source) and
+ossec.conf (the manager's active responses: the blocks the alerts trigger).
 
 The data holds the traps an OSSEC operator meets: heavy-tailed attackers, one
 /24 full of bots, local-network noise, alerts without source, IPv6 and
-IPv4-mapped sources, addresses that look like local ones, loopback, and a bot
-that returns every ~610 s. The same flags always write the same bytes.`,
+IPv4-mapped sources, addresses that look like local ones, loopback, a bot
+that returns just after each 600 s block, a web scanner that returns just
+after each 3,600 s block, a slow attacker spread over the whole time, and
+bursts. The same flags always write the same bytes.`,
 		Example: `  rampart sample --out /tmp/sample
   rampart sample --out /tmp/big --alerts 3000000 --days 180
   rampart sample --out /tmp/s --db mysql://root@127.0.0.1:3306/ossec_sample`,
@@ -59,7 +63,7 @@ that returns every ~610 s. The same flags always write the same bytes.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), f, opts) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Out, "out", "", "write alerts.log, alerts.json and truth.json into `DIR` (created)")
+	fl.StringVar(&opts.Out, "out", "", "write alerts.log, alerts.json, truth.json and ossec.conf into `DIR` (created)")
 	fl.IntVar(&opts.Alerts, "alerts", opts.Alerts, "number of alerts `N`")
 	fl.Int64Var(&opts.Seed, "seed", opts.Seed, "random `SEED`")
 	fl.StringVar(&opts.Start, "start", opts.Start, "first day `DATE` (UTC)")
@@ -155,6 +159,9 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	if err := writeTruth(filepath.Join(opts.Out, "truth.json"), g.Truth()); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(opts.Out, "ossec.conf"), sample.OSSECConf(), 0o644); err != nil {
+		return err
+	}
 	t := g.Truth()
 	fmt.Fprintf(f.Err, "wrote %d alerts (%d sources, %d without source) to %s\n", t.Total, len(t.Sources), t.NoSource, opts.Out)
 	return nil
@@ -187,6 +194,9 @@ type TruthSource struct {
 	Rules     map[int]int64 `json:"rules"`
 	// Mapped counts the alerts that spell the address ::ffff:a.b.c.d.
 	Mapped int64 `json:"mapped,omitempty"`
+	// BlockSeconds is a returner's block: it comes back a few seconds
+	// after each block of this length (see ossec.conf).
+	BlockSeconds int64 `json:"block_seconds,omitempty"`
 }
 
 func writeTruth(path string, t *sample.Truth) error {
@@ -197,7 +207,8 @@ func writeTruth(path string, t *sample.Truth) error {
 	}{Total: t.Total, NoSource: t.NoSource}
 	for _, s := range t.Sources {
 		out.Sources = append(out.Sources, TruthSource{IP: s.Addr.String(), Kind: s.Kind.String(), Count: s.Count,
-			FirstSeen: s.FirstSeen.UTC(), LastSeen: s.LastSeen.UTC(), MaxLevel: s.MaxLevel, Rules: s.Rules, Mapped: s.Mapped})
+			FirstSeen: s.FirstSeen.UTC(), LastSeen: s.LastSeen.UTC(), MaxLevel: s.MaxLevel, Rules: s.Rules, Mapped: s.Mapped,
+			BlockSeconds: int64(s.Block / time.Second)})
 	}
 	slices.SortFunc(out.Sources, func(a, b TruthSource) int {
 		if a.Count != b.Count {

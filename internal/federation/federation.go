@@ -1,0 +1,312 @@
+// Package federation merges what other sites report into local decisions:
+// each peer (another Rampart server, or an external list such as Spamhaus
+// DROP) contributes evidence about sources, weighted by the trust we give
+// it, and a source is banned here only when the weighted evidence crosses a
+// threshold with the support the rules below require. Provenance is kept:
+// every verdict lists which peer said what and when.
+//
+// The rules, in order:
+//  1. Never: a prefix overlapping a never-blocked network (allowlist, local
+//     networks) is refused, whatever any peer says.
+//  2. Width: a prefix wider than the peer's cap (default /24 for IPv4, /48
+//     for IPv6) is refused and reported, so a malicious or broken peer
+//     cannot ban half the internet.
+//  3. Evidence: a peer's evidence for a prefix is 1 when it banned it
+//     itself, else min(1, alerts / EvidenceAlerts); expired reports and
+//     reports of peers silent for longer than SilentAfter count nothing.
+//  4. Score: S = Σ trust(peer) × evidence(peer) over the peers reporting the
+//     prefix. It is banned when S ≥ Threshold and at least MinPeers peers
+//     contribute, or when a single peer marked Alone (trusted to decide
+//     alone) brings S over the threshold by itself. With Quorum > 0, reports
+//     from Quorum distinct peers ban regardless of weights.
+//
+// The package is pure: no I/O, no clock (callers pass now), no HTTP.
+package federation
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Peer is one source of reports and how far we trust it.
+type Peer struct {
+	Name string
+	// Trust weighs the peer's evidence, 0..1.
+	Trust float64
+	// Alone lets the peer's evidence ban without a second peer.
+	Alone bool
+	// MaxBits4 and MaxBits6 are the widest prefixes accepted from it
+	// (defaults 24 and 48): a /16 from a peer capped at /24 is refused.
+	MaxBits4, MaxBits6 int
+}
+
+func (p Peer) widest(a netip.Addr) int {
+	if a.Is4() {
+		return cmp.Or(p.MaxBits4, 24)
+	}
+	return cmp.Or(p.MaxBits6, 48)
+}
+
+// Report is what a peer says about one address or prefix.
+type Report struct {
+	Prefix netip.Prefix
+	// Alerts counts the alerts the peer saw; MaxLevel is their highest
+	// level; Groups counts them by OSSEC rule group.
+	Alerts      int
+	MaxLevel    int
+	Groups      map[string]int
+	First, Last time.Time
+	// Banned is set when the peer banned the prefix itself, until
+	// Expires (zero: permanent).
+	Banned  bool
+	Expires time.Time
+}
+
+// Rules are the local merge policy.
+type Rules struct {
+	Threshold float64
+	// MinPeers is how many peers must contribute for a weighted ban
+	// (default 2); a peer with Alone needs no other.
+	MinPeers int
+	// Quorum > 0 bans on reports from that many peers regardless of
+	// weights.
+	Quorum int
+	// EvidenceAlerts is the alert count that makes full evidence
+	// without a ban (default 100).
+	EvidenceAlerts int
+	// SilentAfter: a peer not heard from for this long counts nothing.
+	SilentAfter time.Duration
+	// ReportTTL bounds how long a report without a ban counts after its
+	// Last alert (default 7 days).
+	ReportTTL time.Duration
+	// Ban is the local ban's duration; a verdict is re-evaluated as the
+	// reports change, and the caller lifts bans whose verdict ends.
+	Ban time.Duration
+	// Never holds networks never banned.
+	Never []netip.Prefix
+}
+
+// Validate checks the rules.
+func (r Rules) Validate() error {
+	switch {
+	case r.Threshold <= 0:
+		return errors.New("federation: threshold must be positive")
+	case r.MinPeers < 0 || r.Quorum < 0:
+		return errors.New("federation: min_peers and quorum must not be negative")
+	case r.Ban <= 0:
+		return errors.New("federation: ban duration must be positive")
+	}
+	return nil
+}
+
+// Contribution is one peer's part in a verdict.
+type Contribution struct {
+	Peer     string
+	Trust    float64
+	Evidence float64
+	Report   Report
+	Alone    bool
+}
+
+// Verdict is the merged view of one prefix.
+type Verdict struct {
+	Prefix        netip.Prefix
+	Score         float64
+	Contributions []Contribution
+	// Ban is set when the rules ban the prefix; Why says which rule.
+	Ban     bool
+	Why     string
+	Expires time.Time
+}
+
+// Refusal is a report a rule refused (never-blocked, too wide).
+type Refusal struct {
+	Peer   string
+	Prefix netip.Prefix
+	Reason string
+}
+
+// Merger holds every peer's latest reports.
+type Merger struct {
+	rules Rules
+	peers map[string]*peerState
+}
+
+type peerState struct {
+	peer    Peer
+	seen    time.Time
+	reports map[netip.Prefix]Report
+}
+
+// NewMerger returns a merger for the rules.
+func NewMerger(r Rules) (*Merger, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	if r.MinPeers == 0 {
+		r.MinPeers = 2
+	}
+	if r.EvidenceAlerts <= 0 {
+		r.EvidenceAlerts = 100
+	}
+	if r.ReportTTL <= 0 {
+		r.ReportTTL = 7 * 24 * time.Hour
+	}
+	return &Merger{rules: r, peers: map[string]*peerState{}}, nil
+}
+
+// SetPeer adds or updates a peer's settings, keeping its reports.
+func (m *Merger) SetPeer(p Peer) error {
+	if p.Name == "" || p.Trust < 0 || p.Trust > 1 {
+		return fmt.Errorf("federation: peer %q: want a name and a trust in 0..1", p.Name)
+	}
+	ps, ok := m.peers[p.Name]
+	if !ok {
+		ps = &peerState{reports: map[netip.Prefix]Report{}}
+		m.peers[p.Name] = ps
+	}
+	ps.peer = p
+	return nil
+}
+
+// Replace sets a peer's complete set of reports (a full feed), returning
+// the reports refused by rules 1 and 2.
+func (m *Merger) Replace(peer string, reports []Report, now time.Time) ([]Refusal, error) {
+	ps, ok := m.peers[peer]
+	if !ok {
+		return nil, fmt.Errorf("federation: unknown peer %q", peer)
+	}
+	clear(ps.reports)
+	return m.add(ps, reports, now), nil
+}
+
+// Update applies a delta: new or changed reports, and prefixes withdrawn.
+func (m *Merger) Update(peer string, reports []Report, withdrawn []netip.Prefix, now time.Time) ([]Refusal, error) {
+	ps, ok := m.peers[peer]
+	if !ok {
+		return nil, fmt.Errorf("federation: unknown peer %q", peer)
+	}
+	for _, p := range withdrawn {
+		delete(ps.reports, p.Masked())
+	}
+	return m.add(ps, reports, now), nil
+}
+
+// Heard marks a peer as alive (an unchanged feed).
+func (m *Merger) Heard(peer string, now time.Time) {
+	if ps, ok := m.peers[peer]; ok {
+		ps.seen = now
+	}
+}
+
+func (m *Merger) add(ps *peerState, reports []Report, now time.Time) []Refusal {
+	ps.seen = now
+	var refused []Refusal
+	for _, r := range reports {
+		p := r.Prefix.Masked()
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		if !p.IsValid() {
+			continue
+		}
+		if n, bad := m.never(p); bad {
+			refused = append(refused, Refusal{Peer: ps.peer.Name, Prefix: p, Reason: "overlaps never-blocked " + n.String()})
+			continue
+		}
+		if w := ps.peer.widest(p.Addr()); p.Bits() < w {
+			refused = append(refused, Refusal{Peer: ps.peer.Name, Prefix: p, Reason: fmt.Sprintf("wider than /%d", w)})
+			continue
+		}
+		r.Prefix = p
+		ps.reports[p] = r
+	}
+	return refused
+}
+
+func (m *Merger) never(p netip.Prefix) (netip.Prefix, bool) {
+	for _, n := range m.rules.Never {
+		if n.Overlaps(p) {
+			return n, true
+		}
+	}
+	return netip.Prefix{}, false
+}
+
+// evidence is rule 3 for one report at now.
+func (m *Merger) evidence(r Report, now time.Time) float64 {
+	if r.Banned && (r.Expires.IsZero() || r.Expires.After(now)) {
+		return 1
+	}
+	if r.Last.IsZero() || now.Sub(r.Last) > m.rules.ReportTTL {
+		return 0
+	}
+	return min(1, float64(r.Alerts)/float64(m.rules.EvidenceAlerts))
+}
+
+// Evaluate merges every live report and returns one verdict per prefix
+// with any evidence, sorted by prefix.
+func (m *Merger) Evaluate(now time.Time) []Verdict {
+	by := map[netip.Prefix]*Verdict{}
+	names := make([]string, 0, len(m.peers))
+	for n := range m.peers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		ps := m.peers[name]
+		if m.rules.SilentAfter > 0 && now.Sub(ps.seen) > m.rules.SilentAfter {
+			continue
+		}
+		for p, r := range ps.reports {
+			e := m.evidence(r, now)
+			if e <= 0 || ps.peer.Trust <= 0 {
+				continue
+			}
+			v, ok := by[p]
+			if !ok {
+				v = &Verdict{Prefix: p}
+				by[p] = v
+			}
+			v.Score += ps.peer.Trust * e
+			v.Contributions = append(v.Contributions, Contribution{Peer: name, Trust: ps.peer.Trust, Evidence: e, Report: r, Alone: ps.peer.Alone})
+		}
+	}
+	out := make([]Verdict, 0, len(by))
+	for _, v := range by {
+		m.decide(v, now)
+		out = append(out, *v)
+	}
+	slices.SortFunc(out, func(a, b Verdict) int {
+		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits())
+	})
+	return out
+}
+
+// decide applies rule 4.
+func (m *Merger) decide(v *Verdict, now time.Time) {
+	n := len(v.Contributions)
+	switch {
+	case m.rules.Quorum > 0 && n >= m.rules.Quorum:
+		v.Ban, v.Why = true, fmt.Sprintf("reported by %d peers (quorum %d)", n, m.rules.Quorum)
+	case v.Score >= m.rules.Threshold && n >= m.rules.MinPeers:
+		v.Ban, v.Why = true, fmt.Sprintf("score %.2f ≥ %.2f from %d peers", v.Score, m.rules.Threshold, n)
+	default:
+		for _, c := range v.Contributions {
+			if c.Alone && c.Trust*c.Evidence >= m.rules.Threshold {
+				v.Ban, v.Why = true, fmt.Sprintf("peer %s, trusted alone, score %.2f ≥ %.2f", c.Peer, c.Trust*c.Evidence, m.rules.Threshold)
+				break
+			}
+		}
+	}
+	if v.Ban {
+		v.Expires = now.Add(m.rules.Ban)
+	}
+}
