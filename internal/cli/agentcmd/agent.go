@@ -21,12 +21,12 @@ import (
 
 // Options are the agent's flags.
 type Options struct {
-	Server, Token       string
-	PubKey, PubKeyFile  string
-	StateDir            string
-	MaxChange           float64
-	Wait                time.Duration
-	Backends            enforcecmd.BackendFlags
+	Server, Token      string
+	PubKey, PubKeyFile string
+	StateDir           string
+	MaxChange          float64
+	Wait               time.Duration
+	Backends           enforcecmd.BackendFlags
 }
 
 // New returns the agent command.

@@ -60,8 +60,8 @@ read position is stored in --state only after the server acknowledged the
 alerts before it: a server outage loses nothing, the sensor catches up from
 OSSEC's own files (rotated day files included).`,
 		Example: `  RAMPART_TOKEN=rpt_... rampart sensor --server https://rampart:8443 --alerts /var/ossec/logs/alerts/alerts.log`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), f, o) },
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), f, o) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Server, "server", "", "server `URL` (default $RAMPART_SERVER)")
