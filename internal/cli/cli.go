@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rampart-ids/rampart/internal/cli/abusecmd"
 	"github.com/rampart-ids/rampart/internal/cli/agentcmd"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/cli/configcmd"
@@ -103,6 +104,7 @@ finds the sources that attack you, and shows their history.`,
 		decisionscmd.New(f),
 		sensorcmd.New(f),
 		agentcmd.New(f),
+		abusecmd.New(f),
 	)
 	// Wrong arguments (cobra.Args validators) are usage errors too.
 	for _, c := range root.Commands() {

@@ -1,11 +1,19 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/rampart-ids/rampart/internal/abuse/rdap/rdaptest"
 )
 
 func TestMain(m *testing.M) {
@@ -25,7 +33,48 @@ func TestScripts(t *testing.T) {
 			// Keep the default store and config out of the user's home.
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")
 			env.Setenv("HOME", env.WorkDir+"/home")
-			return nil
+			return startRegistries(env)
 		},
 	})
+}
+
+// startRegistries starts loopback registries for the abuse scripts: the
+// fake RDAP service of rdaptest ($RDAP_BOOTSTRAP) and a whois server
+// ($WHOIS_SERVER) answering a query for ADDR with the script's file
+// whois/ADDR, or "no entries".
+func startRegistries(env *testscript.Env) error {
+	rd := rdaptest.Start()
+	env.Defer(rd.Close)
+	env.Setenv("RDAP_BOOTSTRAP", rd.BootstrapURL())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	env.Defer(func() { ln.Close() })
+	env.Setenv("WHOIS_SERVER", ln.Addr().String())
+	dir := filepath.Join(env.WorkDir, "whois")
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(5 * time.Second))
+				line, _ := bufio.NewReader(conn).ReadString('\n')
+				fields := strings.Fields(line)
+				answer := []byte("% No entries found for the selected source(s).\n")
+				if len(fields) > 0 {
+					if a, err := netip.ParseAddr(fields[len(fields)-1]); err == nil {
+						if b, err := os.ReadFile(filepath.Join(dir, a.String())); err == nil {
+							answer = b
+						}
+					}
+				}
+				conn.Write(answer)
+			}()
+		}
+	}()
+	return nil
 }
