@@ -51,6 +51,9 @@ type Config struct {
 	// durations) is OssecDir/etc/ossec.conf, the rules files (rule names)
 	// OssecDir/rules/*.xml. Default DefaultOssecDir.
 	OssecDir string
+	// Abuse is the [abuse] table: who abuse reports come from, how they
+	// are mailed, and what is redacted from them (see abuse.go).
+	Abuse Abuse
 }
 
 // DefaultOssecDir is where OSSEC installs itself.
@@ -64,19 +67,20 @@ func (c Config) OssecRules() string { return filepath.Join(c.OssecDir, "rules") 
 
 // file is the TOML shape of Config.
 type file struct {
-	LocalNetworks      []string `toml:"local_networks"`
-	Allowlist          []string `toml:"allowlist"`
-	ManagementNetworks []string `toml:"management_networks"`
-	Store              string   `toml:"store"`
-	GeoIPASN           string   `toml:"geoip_asn"`
-	GeoIPCountry       string   `toml:"geoip_country"`
-	GeoIPCity          string   `toml:"geoip_city"`
-	OssecDir           string   `toml:"ossec_dir"`
+	LocalNetworks      []string  `toml:"local_networks"`
+	Allowlist          []string  `toml:"allowlist"`
+	ManagementNetworks []string  `toml:"management_networks"`
+	Store              string    `toml:"store"`
+	GeoIPASN           string    `toml:"geoip_asn"`
+	GeoIPCountry       string    `toml:"geoip_country"`
+	GeoIPCity          string    `toml:"geoip_city"`
+	OssecDir           string    `toml:"ossec_dir"`
+	Abuse              abuseFile `toml:"abuse"`
 }
 
 // Defaults returns the configuration used when no file exists.
 func Defaults() Config {
-	return Config{LocalNetworks: ipclass.DefaultLocalNetworks(), OssecDir: DefaultOssecDir}
+	return Config{LocalNetworks: ipclass.DefaultLocalNetworks(), OssecDir: DefaultOssecDir, Abuse: DefaultAbuse()}
 }
 
 // Load reads and validates the file at path. If path is DefaultPath and the
@@ -143,6 +147,9 @@ func Parse(name string, data []byte) (Config, error) {
 		}
 		c.OssecDir = filepath.Clean(f.OssecDir)
 	}
+	if c.Abuse, err = parseAbuse(name, md, f.Abuse); err != nil {
+		return Config{}, err
+	}
 	return c, nil
 }
 
@@ -188,6 +195,9 @@ func Marshal(c Config) []byte {
 	b.WriteString("\n# OSSEC's installation directory: block durations from etc/ossec.conf,\n")
 	b.WriteString("# rule names from rules/*.xml.\n")
 	fmt.Fprintf(&b, "ossec_dir = %q\n", c.OssecDir)
+	// Tables come after every top-level key: TOML puts a key written
+	// after a table header into that table.
+	marshalAbuse(&b, c.Abuse)
 	return b.Bytes()
 }
 

@@ -8,7 +8,13 @@
 package abusecmd
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/rampart-ids/rampart/internal/abuse/rdap"
+	"github.com/rampart-ids/rampart/internal/abuse/whois"
 
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 )
@@ -23,8 +29,15 @@ attacking addresses to them with the evidence from the alerts.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newContact(f))
-	// The report subcommands (draft, list, show, edit, approve, discard,
-	// send) are added here:
-	// cmd.AddCommand(reportCommands(f)...)
+	// The report subcommands: draft finds each address's contact with the
+	// same RDAP-then-whois lookup (and cache) as "abuse contact".
+	lookupOpts := &ContactOptions{Timeout: DefaultTimeout}
+	flags := func(fl *pflag.FlagSet) {
+		fl.StringVar(&lookupOpts.RDAPBootstrap, "rdap-bootstrap", rdap.DefaultBootstrapURL, "RDAP bootstrap files (ipv4.json, ipv6.json) below `URL`")
+		fl.StringVar(&lookupOpts.WhoisServer, "whois-server", whois.DefaultStart, "first whois server asked, `HOST:PORT`")
+		fl.DurationVar(&lookupOpts.Timeout, "timeout", DefaultTimeout, "time allowed each server asked")
+	}
+	open := func(ctx context.Context) (ContactFinder, error) { return newResolver(ctx, f, lookupOpts) }
+	cmd.AddCommand(DraftCommands(f, WithContactFinder(flags, open))...)
 	return cmd
 }
