@@ -31,6 +31,8 @@ const (
 	// DefaultNegativeTTL is how long an answer without one is reused, for
 	// its own address only.
 	DefaultNegativeTTL = 24 * time.Hour
+	// DefaultFailureTTL is how long a failed lookup is remembered.
+	DefaultFailureTTL = 10 * time.Minute
 )
 
 // Source finds the abuse contact of an address in one way (RDAP, whois).
@@ -55,6 +57,11 @@ type Options struct {
 	// TTL and NegativeTTL are how long answers with and without an abuse
 	// mailbox are reused (DefaultTTL, DefaultNegativeTTL when zero).
 	TTL, NegativeTTL time.Duration
+	// FailureTTL is how long a lookup that no source answered is
+	// remembered for the addresses around it (the /24 or /48), so that a
+	// batch does not wait for the same unreachable server again and
+	// again (DefaultFailureTTL when zero).
+	FailureTTL time.Duration
 	// Refresh asks the sources even when the cache has an answer, and
 	// caches the new one.
 	Refresh bool
@@ -72,6 +79,25 @@ type Resolver struct {
 	now         func() time.Time
 	logger      *slog.Logger
 	prune       sync.Once
+	failTTL     time.Duration
+
+	mu       sync.Mutex
+	failures map[netip.Prefix]failure
+}
+
+// failure is a lookup no source answered.
+type failure struct {
+	err   error
+	until time.Time
+}
+
+// around is the network a failure is remembered for: registries delegate
+// no smaller blocks than these.
+func around(a netip.Addr) netip.Prefix {
+	if a.Is4() {
+		return netip.PrefixFrom(a, 24).Masked()
+	}
+	return netip.PrefixFrom(a, 48).Masked()
 }
 
 // New returns a resolver for o.
@@ -85,6 +111,9 @@ func New(o Options) (*Resolver, error) {
 	if o.NegativeTTL <= 0 {
 		o.NegativeTTL = DefaultNegativeTTL
 	}
+	if o.FailureTTL <= 0 {
+		o.FailureTTL = DefaultFailureTTL
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -95,6 +124,7 @@ func New(o Options) (*Resolver, error) {
 		rdap: o.RDAP, whois: o.Whois, cache: o.Cache,
 		ttl: o.TTL, negTTL: o.NegativeTTL, refresh: o.Refresh,
 		now: o.Now, logger: o.Logger.With("component", "abuse_lookup"),
+		failTTL: o.FailureTTL, failures: map[netip.Prefix]failure{},
 	}, nil
 }
 
@@ -141,9 +171,21 @@ func (r *Resolver) Resolve(ctx context.Context, addr netip.Addr) (Result, error)
 			return Result{Contact: c, Cached: true, Expires: e.Expires}, nil
 		}
 	}
+	r.mu.Lock()
+	f, failed := r.failures[around(addr)]
+	r.mu.Unlock()
+	if failed && now.Before(f.until) {
+		return Result{Contact: abuse.Contact{Addr: addr}, Notes: notes},
+			fmt.Errorf("%w (remembered for %s until %s: not asking again)", f.err, around(addr), f.until.UTC().Format(time.RFC3339))
+	}
 	c, clean, srcNotes, err := r.ask(ctx, addr)
 	notes = append(notes, srcNotes...)
 	if err != nil {
+		if ctx.Err() == nil {
+			r.mu.Lock()
+			r.failures[around(addr)] = failure{err: err, until: now.Add(r.failTTL)}
+			r.mu.Unlock()
+		}
 		return Result{Contact: abuse.Contact{Addr: addr}, Notes: notes}, err
 	}
 	res := Result{Contact: c, Notes: notes}

@@ -314,3 +314,30 @@ func TestNewNeedsASource(t *testing.T) {
 		t.Error("New accepted no source")
 	}
 }
+
+// A lookup no source answered is remembered for the /24 around it for a
+// short while: a batch of drafts does not wait on the same dead servers for
+// every address, and after FailureTTL they are asked again.
+func TestResolveRemembersFailures(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)}
+	rd := &fakeSource{name: "rdap", clock: clk}
+	wh := &fakeSource{name: "whois", clock: clk}
+	r, err := lookup.New(lookup.Options{RDAP: rd, Whois: wh, Cache: openStore(t), Now: clk.Now, FailureTTL: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Resolve(t.Context(), a("203.0.113.10")); err == nil {
+		t.Fatal("no error from two failing sources")
+	}
+	_, err = r.Resolve(t.Context(), a("203.0.113.99"))
+	if err == nil || !strings.Contains(err.Error(), "remembered for 203.0.113.0/24") || rd.questions() != 1 || wh.questions() != 1 {
+		t.Fatalf("second address in the /24: %v (rdap asked %d, whois %d)", err, rd.questions(), wh.questions())
+	}
+	if _, err := r.Resolve(t.Context(), a("198.51.100.1")); err == nil || strings.Contains(err.Error(), "remembered") {
+		t.Errorf("another network got the remembered failure: %v", err)
+	}
+	clk.Add(6 * time.Minute)
+	if _, err := r.Resolve(t.Context(), a("203.0.113.99")); err == nil || strings.Contains(err.Error(), "remembered") || rd.questions() != 3 {
+		t.Errorf("after FailureTTL: %v (rdap asked %d)", err, rd.questions())
+	}
+}
