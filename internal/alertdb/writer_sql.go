@@ -28,6 +28,9 @@ type sqlSide struct {
 	times   []int64
 	cells   map[cellKey]int32
 	cellAgg []cellAgg
+	// days counts this transaction's alerts per alert_day cell, with or
+	// without a source.
+	days    map[dayKey]int64
 	next    map[int64]int64      // per second of the current chunk: the next id counter
 	srcRule map[srcRuleKey]int32 // this transaction's src_rule deltas
 	srAgg   []agg
@@ -90,6 +93,7 @@ func (q *sqlSide) init(w *Writer) {
 	q.stmts = map[stmtKey]*sql.Stmt{}
 	q.seen = map[timeKey]struct{}{}
 	q.cells = map[cellKey]int32{}
+	q.days = map[dayKey]int64{}
 	q.srcRule = map[srcRuleKey]int32{}
 	q.unfolded = map[srcRuleKey]agg{}
 	q.next = map[int64]int64{}
@@ -150,6 +154,7 @@ func (q *sqlSide) rollback() error {
 
 func (q *sqlSide) resetBatch() {
 	clear(q.cells)
+	clear(q.days)
 	clear(q.srcRule)
 	q.cellAgg, q.srAgg = q.cellAgg[:0], q.srAgg[:0]
 	q.pendAdd, q.pendDup = 0, 0
@@ -183,6 +188,7 @@ const (
 	stmtCells
 	stmtSrcRule
 	stmtSrcTotal
+	stmtDays
 )
 
 // stmt returns a prepared statement, prepared once per writer; query builds
@@ -279,6 +285,7 @@ func (q *sqlSide) insertChunk(c *chunk) error {
 	}
 	for i := range keep {
 		r := &keep[i]
+		q.days[dayKey{day: r.time / 86400, rule: r.rule, loc: r.loc}]++
 		if !r.src.IsValid() {
 			continue
 		}
@@ -478,6 +485,9 @@ func (q *sqlSide) commit(cp Checkpoint) error {
 		return err
 	}
 	if err := q.flushCells(); err != nil {
+		return err
+	}
+	if err := q.flushDays(); err != nil {
 		return err
 	}
 	q.commitsSinceFold++
@@ -710,6 +720,49 @@ func (q *sqlSide) flushCells() error {
 		}
 		if _, err := st.ExecContext(q.w.ctx, q.args...); err != nil {
 			return fmt.Errorf("update src_day: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// dayKey is an alert_day cell.
+type dayKey struct {
+	day       int64
+	rule, loc int32
+}
+
+// flushDays adds the transaction's alerts to alert_day.
+func (q *sqlSide) flushDays() error {
+	keys := make([]dayKey, 0, len(q.days))
+	for k := range q.days {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b dayKey) int {
+		if a.day != b.day {
+			return cmpInt(a.day, b.day)
+		}
+		if a.rule != b.rule {
+			return cmpInt(a.rule, b.rule)
+		}
+		return cmpInt(a.loc, b.loc)
+	})
+	for len(keys) > 0 {
+		n := min(len(keys), insertRows)
+		st, err := q.stmt(stmtKey{stmtDays, n}, func() string {
+			return multiRow("INSERT INTO alert_day (day, rule, location, count)", n,
+				func(b *strings.Builder, i int) { b.WriteString("(?, ?, ?, ?)") },
+				" ON CONFLICT (day, rule, location) DO UPDATE SET count = count + excluded.count")
+		})
+		if err != nil {
+			return err
+		}
+		q.args = q.args[:0]
+		for _, k := range keys[:n] {
+			q.args = append(q.args, k.day, int64(k.rule), int64(k.loc), q.days[k])
+		}
+		if _, err := st.ExecContext(q.w.ctx, q.args...); err != nil {
+			return fmt.Errorf("update alert_day: %w", err)
 		}
 		keys = keys[n:]
 	}

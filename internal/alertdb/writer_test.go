@@ -86,6 +86,17 @@ func wantReport(alerts []ossec.Alert, addr netip.Addr, f analytics.Filter, limit
 func checkAgainstAnalytics(t *testing.T, s *Store, alerts []ossec.Alert, filters []namedFilter, addrs []netip.Addr) {
 	t.Helper()
 	ctx := t.Context()
+	// alert_day holds every stored alert once, in its day.
+	var bad, total int64
+	if err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM (SELECT time / 86400 AS d, rule, location, count(*) AS n FROM alerts GROUP BY 1, 2, 3) a
+		 LEFT JOIN alert_day ad ON ad.day = a.d AND ad.rule = a.rule AND ad.location = a.location WHERE ad.count IS NOT a.n),
+		(SELECT coalesce(sum(count), 0) FROM alert_day)`).Scan(&bad, &total); err != nil {
+		t.Fatal(err)
+	}
+	if bad != 0 || total != int64(len(alerts)) {
+		t.Errorf("alert_day: %d cells differ from alerts, %d alerts counted, want %d", bad, total, len(alerts))
+	}
 	for _, nf := range filters {
 		got, err := s.TopSources(ctx, nf.f)
 		if err != nil {

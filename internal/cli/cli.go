@@ -27,6 +27,8 @@ import (
 	"github.com/rampart-ids/rampart/internal/cli/samplecmd"
 	"github.com/rampart-ids/rampart/internal/cli/sensorcmd"
 	"github.com/rampart-ids/rampart/internal/cli/servercmd"
+	"github.com/rampart-ids/rampart/internal/cli/summarycmd"
+	"github.com/rampart-ids/rampart/internal/cli/timelinecmd"
 	"github.com/rampart-ids/rampart/internal/cli/tokencmd"
 	"github.com/rampart-ids/rampart/internal/cli/topcmd"
 )
@@ -91,6 +93,8 @@ finds the sources that attack you, and shows their history.`,
 	root.AddCommand(
 		topcmd.New(f),
 		ipcmd.New(f),
+		timelinecmd.New(f),
+		summarycmd.New(f),
 		importcmd.New(f),
 		samplecmd.New(f),
 		configcmd.New(f),

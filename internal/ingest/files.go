@@ -44,6 +44,10 @@ func (fs *Files) each(ctx context.Context, fn func(*ossec.Alert)) error {
 	return nil
 }
 
+// Each streams every alert of every file to fn, in file order, counting
+// them in Read. The alert is reused: fn must copy what it keeps.
+func (fs *Files) Each(ctx context.Context, fn func(*ossec.Alert)) error { return fs.each(ctx, fn) }
+
 // TopSources aggregates the files' alerts by source.
 func (fs *Files) TopSources(ctx context.Context, f analytics.Filter) ([]analytics.SourceCount, error) {
 	c := analytics.NewCounter(f)
