@@ -16,6 +16,7 @@ import (
 
 	"github.com/rampart-ids/rampart/internal/cli/abusecmd"
 	"github.com/rampart-ids/rampart/internal/cli/agentcmd"
+	"github.com/rampart-ids/rampart/internal/cli/cadencecmd"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/cli/configcmd"
 	"github.com/rampart-ids/rampart/internal/cli/dbcmd"
@@ -93,6 +94,7 @@ finds the sources that attack you, and shows their history.`,
 	root.AddCommand(
 		topcmd.New(f),
 		ipcmd.New(f),
+		cadencecmd.New(f),
 		timelinecmd.New(f),
 		summarycmd.New(f),
 		importcmd.New(f),

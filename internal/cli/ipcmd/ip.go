@@ -1,5 +1,6 @@
 // Package ipcmd is "rampart ip ADDR": one source's history, the drill-down
-// an operator otherwise writes by hand in SQL.
+// an operator otherwise writes by hand in SQL, and its cadence against
+// OSSEC's blocks (package cadence, through cadencecmd's flags).
 package ipcmd
 
 import (
@@ -14,15 +15,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rampart-ids/rampart/internal/analytics"
+	"github.com/rampart-ids/rampart/internal/analytics/cadence"
+	"github.com/rampart-ids/rampart/internal/cli/cadencecmd"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/geoip"
+	"github.com/rampart-ids/rampart/internal/ingest"
 	"github.com/rampart-ids/rampart/internal/ossec"
 )
 
 // Options are ip's flags.
 type Options struct {
 	Query  cmdutil.QueryFlags
+	Blocks cadencecmd.Flags
 	Limit  int
 	Format string
 }
@@ -34,7 +39,12 @@ func New(f *cmdutil.Factory) *cobra.Command {
 		Use:   "ip ADDR",
 		Short: "Show one source's history",
 		Long: `Show everything known about one source address: first and last seen,
-alerts by rule, level, location and day, then its alerts newest first.`,
+alerts by rule, level, location and day, its cadence against OSSEC's blocks
+(episodes, return gaps after each block, as "rampart cadence" judges them),
+then its alerts newest first.
+
+The cadence is read from the store or alert files; from an ossec-dbd
+database (--db) it is left out, as it would read every alert.`,
 		Example: `  rampart ip 218.92.0.17
   rampart ip 2001:db8:4:2::17 --alerts /var/ossec/logs/alerts --limit 50
   rampart ip 203.0.113.45 --db mysql://ossec@127.0.0.1/ossec --format json`,
@@ -46,6 +56,7 @@ alerts by rule, level, location and day, then its alerts newest first.`,
 	opts.Query.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("scope")
 	cmd.Flags().MarkHidden("local-nets")
+	opts.Blocks.Register(cmd.Flags())
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "list at most `N` alerts, newest first")
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table or json")
 	return cmd
@@ -68,7 +79,9 @@ type Report struct {
 	ByLevel     []LevelCount    `json:"by_level"`
 	ByLocation  []LocationCount `json:"by_location"`
 	ByDay       []DayCount      `json:"by_day"`
-	Alerts      []Alert         `json:"alerts"`
+	// Cadence is null when the input cannot give it (--db).
+	Cadence *Cadence `json:"cadence"`
+	Alerts  []Alert  `json:"alerts"`
 }
 
 // RuleCount is one line of by_rule.
@@ -126,22 +139,69 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	if err != nil {
 		return err
 	}
+	setup, err := opts.Blocks.Setup(f, cmd.Flags(), true)
+	if err != nil {
+		return err
+	}
 	in, err := cmdutil.OpenInput(ctx, f, &opts.Query)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	rep, err := in.Backend.SourceReport(ctx, addr, filter, opts.Limit)
+	rep, rules, hits, haveCadence, err := read(ctx, in.Backend, addr, filter, opts.Limit)
 	if err != nil {
 		return err
 	}
 	in.Report()
+	for _, n := range setup.Notes {
+		fmt.Fprintln(f.Err, "note: "+n)
+	}
 	out := convert(rep)
 	out.ASN, out.Org, out.Country, out.CountryName = info.ASN, info.Org, info.Country, info.CountryName
+	if haveCadence {
+		out.Cadence = convertCadence(setup.Analyzer.Analyze(rules, addr, hits), setup)
+	} else {
+		fmt.Fprintln(f.Err, "note: no cadence from --db: it would read every alert of the database; import it into the store or use --alerts")
+	}
 	if opts.Format == cmdutil.FormatJSON {
 		return cmdutil.WriteJSON(f.Out, out)
 	}
-	return writeText(f.Out, out)
+	return writeText(f.Out, out, setup.Analyzer.Options().MinReturns)
+}
+
+// read returns addr's report and its alert times. Files are read once for
+// both; the store answers each from its rollups; a database gives the
+// report only (cadence false).
+func read(ctx context.Context, b cmdutil.Backend, addr netip.Addr, f analytics.Filter, limit int) (
+	rep analytics.SourceReport, rules []cadence.Rule, hits []cadence.Hit, haveCadence bool, err error) {
+	if _, ok := b.(*ingest.Files); ok {
+		rb := analytics.NewReportBuilder(addr, f, limit)
+		c := cadence.NewSourceCollector(addr)
+		_, err := cadencecmd.EachAlert(ctx, b, func(a *ossec.Alert) {
+			rb.Add(a)
+			if a.SrcIP == addr && f.Match(a) {
+				c.Add(addr, a.Time.Unix(), cadencecmd.RuleOf(a))
+			}
+		})
+		if err != nil {
+			return rep, nil, nil, false, err
+		}
+		return rb.Report(), c.Rules(), c.Hits(addr), true, nil
+	}
+	// The report and the alert times are independent reads: on two
+	// cores, the second costs no time.
+	var hitsErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rules, hits, haveCadence, hitsErr = cadencecmd.SourceHitsOf(ctx, b, addr, f)
+	}()
+	rep, err = b.SourceReport(ctx, addr, f, limit)
+	<-done
+	if err == nil {
+		err = hitsErr
+	}
+	return rep, rules, hits, haveCadence, err
 }
 
 // lookupGeo names addr's network and country when the config names
@@ -194,7 +254,7 @@ func convert(r analytics.SourceReport) Report {
 	return out
 }
 
-func writeText(w io.Writer, r Report) error {
+func writeText(w io.Writer, r Report, minReturns int) error {
 	if r.Count == 0 {
 		fmt.Fprintf(w, "%s: no alerts\n", r.IP)
 		writeGeo(w, r)
@@ -231,6 +291,10 @@ func writeText(w io.Writer, r Report) error {
 		rows = append(rows, []string{c.Day, strconv.FormatInt(c.Count, 10)})
 	}
 	cmdutil.WriteTable(w, []string{"  DAY", "COUNT"}, indent(rows))
+
+	if r.Cadence != nil {
+		writeCadence(w, r.Cadence, minReturns)
+	}
 
 	fmt.Fprintf(w, "\nLatest %d alerts\n", len(r.Alerts))
 	for _, a := range r.Alerts {
