@@ -29,6 +29,8 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		// UPDATE_SCRIPTS=1 rewrites the files a script compares with cmp.
+		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 		Setup: func(env *testscript.Env) error {
 			// Keep the default store and config out of the user's home.
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")

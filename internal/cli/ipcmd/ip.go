@@ -6,6 +6,7 @@ package ipcmd
 import (
 	"context"
 	"fmt"
+	"github.com/rampart-ids/rampart/internal/ossec/rules"
 	"io"
 	"net/netip"
 	"strconv"
@@ -156,6 +157,7 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	for _, n := range setup.Notes {
 		fmt.Fprintln(f.Err, "note: "+n)
 	}
+	nameRules(f, &rep)
 	out := convert(rep)
 	out.ASN, out.Org, out.Country, out.CountryName = info.ASN, info.Org, info.Country, info.CountryName
 	if haveCadence {
@@ -202,6 +204,32 @@ func read(ctx context.Context, b cmdutil.Backend, addr netip.Addr, f analytics.F
 		err = hitsErr
 	}
 	return rep, rules, hits, haveCadence, err
+}
+
+// nameRules fills the descriptions the input lacks (ossec-dbd stores none
+// since 2.9) from OSSEC's rules files. Without readable rules files the
+// rules simply stay unnamed.
+func nameRules(f *cmdutil.Factory, rep *analytics.SourceReport) {
+	missing := false
+	for _, rc := range rep.ByRule {
+		missing = missing || rc.Description == ""
+	}
+	if !missing {
+		return
+	}
+	c, err := f.Config()
+	if err != nil {
+		return
+	}
+	names, _, err := rules.Names(c.OssecRules())
+	if err != nil {
+		return
+	}
+	for i := range rep.ByRule {
+		if rep.ByRule[i].Description == "" {
+			rep.ByRule[i].Description = names[rep.ByRule[i].RuleID]
+		}
+	}
 }
 
 // lookupGeo names addr's network and country when the config names

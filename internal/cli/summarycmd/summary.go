@@ -7,8 +7,13 @@
 package summarycmd
 
 import (
+	"cmp"
+	"slices"
+
 	"context"
 	"fmt"
+	"github.com/rampart-ids/rampart/internal/analytics/cadence"
+	"github.com/rampart-ids/rampart/internal/cli/cadencecmd"
 	"net/netip"
 	"strconv"
 	"time"
@@ -33,6 +38,8 @@ type Options struct {
 	Limit              int
 	Format             string
 	V4Prefix, V6Prefix int
+	// Blocks judge the returners section, as rampart cadence does.
+	Blocks cadencecmd.Flags
 }
 
 // New returns the summary command.
@@ -68,6 +75,7 @@ every rule and agent.`,
 	cmd.Flags().StringVar(&opts.Format, "format", FormatText, "output: text, markdown or json")
 	cmd.Flags().IntVar(&opts.V4Prefix, "v4-prefix", 24, "IPv4 prefix length `BITS` of the prefix list")
 	cmd.Flags().IntVar(&opts.V6Prefix, "v6-prefix", 64, "IPv6 prefix length `BITS` of the prefix list")
+	opts.Blocks.Register(cmd.Flags())
 	return cmd
 }
 
@@ -103,11 +111,18 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	if err != nil {
 		return err
 	}
+	setup, err := opts.Blocks.Setup(f, cmd.Flags(), false)
+	if err != nil {
+		return err
+	}
 	in, err := cmdutil.OpenInput(ctx, f, &opts.Query)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	for _, n := range setup.Notes {
+		fmt.Fprintln(f.Err, "note: "+n)
+	}
 	input, err := Collect(ctx, in.Backend, filter)
 	if err != nil {
 		return err
@@ -117,6 +132,11 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	input.InScope, input.Limit = inScope, opts.Limit
 	input.V4Prefix, input.V6Prefix = opts.V4Prefix, opts.V6Prefix
 	rep := analytics.Summarize(input).Report()
+	returners, err := returnersSection(ctx, in.Backend, filter, inScope, setup, opts.Limit)
+	if err != nil {
+		return err
+	}
+	rep.Sections = append(rep.Sections, returners)
 	switch opts.Format {
 	case cmdutil.FormatJSON:
 		return cmdutil.WriteJSON(f.Out, rep)
@@ -179,4 +199,43 @@ func Collect(ctx context.Context, b cmdutil.Backend, f analytics.Filter) (analyt
 		return analytics.SummaryInput{}, fmt.Errorf("summary: input %T cannot be read", b)
 	}
 	return sb.Input(), nil
+}
+
+// returnersSection lists the sources of the period that came back right
+// after OSSEC's block ended, as "rampart cadence" flags them.
+func returnersSection(ctx context.Context, b cmdutil.Backend, filter analytics.Filter, inScope func(netip.Addr) bool, setup *cadencecmd.Setup, limit int) (analytics.Section, error) {
+	var flagged []cadence.Result
+	err := cadencecmd.EachSource(ctx, b, filter, func(rules []cadence.Rule, src netip.Addr, hits []cadence.Hit) error {
+		if !inScope(src) {
+			return nil
+		}
+		if r := setup.Analyzer.Analyze(rules, src, hits); r.Flagged {
+			flagged = append(flagged, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return analytics.Section{}, err
+	}
+	slices.SortFunc(flagged, func(a, b cadence.Result) int { return cmp.Or(cmp.Compare(b.Alerts, a.Alerts), a.Addr.Compare(b.Addr)) })
+	sec := analytics.Section{
+		Key:   "flagged_returners",
+		Title: "Returners: back right after OSSEC's block (blocks: " + setup.Block + ")",
+		Columns: []analytics.Column{{Name: "IP"}, {Name: "ALERTS", Right: true}, {Name: "RETURNS", Right: true},
+			{Name: "AFTER BLOCK", Right: true}, {Name: "BLOCK", Right: true}, {Name: "RECOMMENDED BAN", Right: true}},
+		Empty: "No source came back right after its block.",
+	}
+	rows := make([]cadencecmd.Row, len(flagged))
+	for i, r := range flagged {
+		rows[i] = cadencecmd.NewRow(r)
+		if i < limit {
+			sec.Rows = append(sec.Rows, []string{r.Addr.String(), strconv.Itoa(r.Alerts), strconv.Itoa(r.Returns),
+				fmt.Sprintf("%.0f%%", r.Share*100), r.Block.String(), r.Recommended.String()})
+		}
+	}
+	if len(flagged) > limit {
+		sec.Rest = fmt.Sprintf("and %d more", len(flagged)-limit)
+	}
+	sec.Data = rows
+	return sec, nil
 }
