@@ -71,8 +71,11 @@ type Options struct {
 type Agent struct {
 	o   Options
 	log *slog.Logger
-	// list is the last good list, verified and applied (Version 0: none).
+	// list is the last good list, verified and applied; held says there
+	// is one (a new server's first list is an empty version 0, so the
+	// version cannot tell).
 	list    blocklist.List
+	held    bool
 	applied time.Time
 	lastErr error
 	applyMS float64
@@ -203,7 +206,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // dropped by re-applying when the poll returns (the wait is bounded by the
 // next expiry).
 func (a *Agent) Step(ctx context.Context) error {
-	if a.list.Version == 0 && a.list.Entries == nil {
+	if !a.held {
 		return a.fetchFull(ctx)
 	}
 	wait := a.o.Wait
@@ -334,7 +337,7 @@ func (a *Agent) apply(ctx context.Context, l blocklist.List) error {
 		// Each enforcer keeps its previous state on failure.
 		return fmt.Errorf("apply version %d: %w", l.Version, err)
 	}
-	a.list, a.applied, a.entries = l, now, len(set)
+	a.list, a.held, a.applied, a.entries = l, true, now, len(set)
 	a.log.Info("applied", "version", l.Version, "entries", len(set), "apply_ms", a.applyMS)
 	return nil
 }
@@ -377,7 +380,7 @@ func (a *Agent) saveLastGood(signed []byte, isDelta bool) error {
 	a.journal++
 	if a.journal >= maxJournal {
 		// Ask for the full list next time: it resets the journal.
-		a.list.Entries, a.list.Version = nil, 0
+		a.list.Entries, a.list.Version, a.held = nil, 0, false
 	}
 	return nil
 }

@@ -100,15 +100,23 @@ func (s *Server) warmEngine(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	banned := map[netip.Addr]bool{}
 	for _, d := range active {
 		if d.Value.IsSingleIP() {
 			s.engine.NoteBan(d.Value.Addr(), d.Expires)
+			banned[d.Value.Addr()] = true
 		}
 	}
 	return s.db.SignalsSince(ctx, now.Add(-maxWin), func(sensor string, sg api.Signal) error {
 		// Verdicts here were decided before the restart; the bans
-		// loaded above keep them from being made twice.
-		s.engine.Observe(policy.Observation{Source: sg.Source, Time: sg.Time, Rule: sg.Rule, Level: sg.Level, Groups: sg.Groups, Sensor: sensor})
+		// loaded above keep them from being made twice. A verdict for
+		// a source without an active ban is one an admin deleted (or
+		// that ended): forget it as the deletion did, or the engine
+		// would ignore the source's new alerts until it ran out.
+		_, ok := s.engine.Observe(policy.Observation{Source: sg.Source, Time: sg.Time, Rule: sg.Rule, Level: sg.Level, Groups: sg.Groups, Sensor: sensor})
+		if ok && !banned[sg.Source.Unmap()] {
+			s.engine.NoteUnban(sg.Source)
+		}
 		return nil
 	})
 }

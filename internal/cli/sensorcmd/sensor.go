@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/follow"
@@ -132,7 +131,7 @@ func run(ctx context.Context, f *cmdutil.Factory, o *Options) error {
 func newActiveResponse(f *cmdutil.Factory) *cobra.Command {
 	o := &Options{}
 	cmd := &cobra.Command{
-		Use:   "active-response ACTION USER SRCIP ALERTID RULEID [AGENT] [FILENAME]",
+		Use:   "active-response ACTION USER SRCIP ALERTID RULEID [LOCATION...] [FILENAME]",
 		Short: "Send one signal at once, as an OSSEC active-response command",
 		Long: `Run by OSSEC's execd as an active-response command, with OSSEC's arguments
 (action, user, source address, alert id, rule id, ...): "add" sends the
@@ -141,7 +140,10 @@ when bans end). OSSEC does not pass the alert's level: --level gives the
 level of the active response's own threshold.`,
 		Example: `  # /var/ossec/active-response/bin/rampart.sh:
   #   exec /usr/bin/rampart sensor active-response --server https://rampart:8443 --level 10 "$@"`,
-		Args: cobra.RangeArgs(5, 7),
+		// execd splits OSSEC's message at every space: an agent's
+		// location "(web1) 10.0.0.5->/var/log/secure" arrives as two
+		// arguments before the file name.
+		Args: cobra.MinimumNArgs(5),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] != "add" {
 				return nil
@@ -158,18 +160,26 @@ level of the active response's own threshold.`,
 			if err != nil {
 				return err
 			}
-			now := f.Now()
-			if id, err := ossec.ParseID(args[3]); err == nil && !id.IsZero() {
-				now = time.Unix(id.Epoch, 0)
+			a := ossec.Alert{SrcIP: src.Unmap(), RuleID: rule, Level: o.Level, Time: f.Now().UTC(), Log: []string{strings.Join(args, " ")}}
+			if loc := args[5:]; len(loc) > 0 {
+				if len(loc) > 1 {
+					loc = loc[:len(loc)-1] // the file name
+				}
+				a.Location = ossec.ParseLocation(strings.Join(loc, " "))
 			}
-			agentName := ""
-			if len(args) > 5 {
-				agentName = args[5]
+			key := s.KeyFor("ar:" + args[3] + ":" + args[4])
+			if id, err := ossec.ParseID(args[3]); err == nil && !id.IsZero() {
+				// With the alert's own id, rule and location the key is
+				// the one the follower gives the same alert in
+				// alerts.log: a manager running both counts it once.
+				a.ID, a.Time, key = id, ossec.TimeFromID(id), ""
+			}
+			sig, _ := s.Signal(&a) // the source is valid; active-response has no --min-level
+			if key != "" {
+				sig.Key = key
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 20*time.Second)
 			defer cancel()
-			sig := api.Signal{Key: s.KeyFor("ar:" + args[3] + ":" + args[4]), Source: src.Unmap(), Time: now.UTC(), Rule: rule, Level: o.Level,
-				Agent: agentName, Log: strings.Join(args, " ")}
 			return s.Send(ctx, sig)
 		},
 	}
