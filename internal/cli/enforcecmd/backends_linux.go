@@ -17,7 +17,7 @@ func platformBackends(m map[string]backendFunc) {
 		if err != nil {
 			return nil, err
 		}
-		return nft.New(nft.Options{Action: a})
+		return nft.New(nft.Options{Action: a, LogRate: b.LogRate, Forward: b.Forward})
 	}
 	m["ipset"] = func(b BackendFlags) (enforce.Enforcer, error) {
 		a, err := b.action()

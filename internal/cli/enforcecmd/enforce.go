@@ -34,6 +34,8 @@ type BackendFlags struct {
 	NginxConf     string
 	NginxForm     string
 	Action        string
+	LogRate       uint32
+	Forward       bool
 }
 
 // action parses --action for the firewall back ends.
@@ -55,6 +57,8 @@ func (b *BackendFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&b.NginxConf, "nginx-conf", "", "nginx configuration `PATH` to test and reload (backend nginx; default: nginx's own)")
 	cmd.Flags().StringVar(&b.NginxForm, "nginx-form", "deny", "nginx include `FORM`: deny, geo or auto (geo above 1,000 entries) (backend nginx)")
 	cmd.Flags().StringVar(&b.Action, "action", "drop", "what nft and ipset do with blocked packets: drop or reject")
+	cmd.Flags().Uint32Var(&b.LogRate, "log-rate", 0, "log blocked packets at up to `N` per minute, prefix \"rampart: \" (nft; 0: off)")
+	cmd.Flags().BoolVar(&b.Forward, "forward", false, "block forwarded traffic too, not only traffic to this host (nft)")
 }
 
 func (b *BackendFlags) open() ([]enforce.Enforcer, error) {
