@@ -32,6 +32,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/cli/timelinecmd"
 	"github.com/rampart-ids/rampart/internal/cli/tokencmd"
 	"github.com/rampart-ids/rampart/internal/cli/topcmd"
+	"github.com/rampart-ids/rampart/internal/cli/uicmd"
 )
 
 // Exit codes.
@@ -110,6 +111,7 @@ finds the sources that attack you, and shows their history.`,
 		decisionscmd.New(f),
 		sensorcmd.New(f),
 		agentcmd.New(f),
+		uicmd.New(f),
 		abusecmd.New(f),
 	)
 	// Wrong arguments (cobra.Args validators) are usage errors too.
