@@ -134,6 +134,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/admin/tokens", "tokens_list", s.listTokens)
 	s.handle("DELETE /v1/admin/tokens/{id}", "tokens_revoke", s.revokeToken)
 	s.handle("GET /v1/admin/agents", "agents_list", s.listAgents)
+	s.handle("GET /v1/decisions/stream", "crowdsec_stream", s.crowdsec(s.getDecisionsStream))
+	s.handle("GET /v1/decisions", "crowdsec_live", s.crowdsec(s.getDecisions))
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {

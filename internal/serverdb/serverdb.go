@@ -124,6 +124,11 @@ func (d *DB) schema() []string {
 			why TEXT NOT NULL DEFAULT '{}')`,
 		`CREATE INDEX IF NOT EXISTS decisions_value ON decisions (value)`,
 		`CREATE INDEX IF NOT EXISTS decisions_created ON decisions (created)`,
+		// CrowdSec bouncer deltas look up what ended since their last
+		// pull. Partial, so that no "deleted = 0" query takes them for
+		// the index on value.
+		`CREATE INDEX IF NOT EXISTS decisions_deleted ON decisions (deleted) WHERE deleted <> 0`,
+		`CREATE INDEX IF NOT EXISTS decisions_expires ON decisions (expires) WHERE expires <> 0`,
 		`CREATE TABLE IF NOT EXISTS signals (
 			key TEXT PRIMARY KEY,
 			sensor TEXT NOT NULL,
