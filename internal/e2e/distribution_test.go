@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -175,6 +176,10 @@ func testDistributionNamespaces(t *testing.T, bin string) {
 	}
 	if got := fmt.Sprint(shown.Why["sensors"]); got != "[ossec-mgr]" || fmt.Sprint(shown.Why["alerts"]) != "1" {
 		t.Errorf("decision %d why = %v, want 1 alert from sensor ossec-mgr", shown.ID, shown.Why)
+	}
+
+	if n, _ := strconv.Atoi(os.Getenv("RAMPART_BENCH_LATENCY")); n > 0 {
+		c.latencyBench(n)
 	}
 
 	t.Log("== a tampered list is refused by the agent")
@@ -835,4 +840,24 @@ func (c *cluster) tokenRoles(token func(role, name string) string, pubkey string
 	if _, err := c.get("/v1/blocklist", victim, http.StatusUnauthorized); err != nil {
 		t.Errorf("revoked token: %v", err)
 	}
+}
+
+// latencyBench is bench/distribution.sh's figure: n alerts, each from a new
+// attacker address, appended to alerts.log one after the other; for each,
+// the time until both front-ends drop that address. It logs the
+// percentiles as a BENCH line (RAMPART_BENCH_LATENCY=n).
+func (c *cluster) latencyBench(n int) {
+	c.t.Helper()
+	ds := make([]time.Duration, 0, n)
+	for i := range n {
+		// 203.0.113.0/24 is the lab's attacker space; .100 up are free.
+		src := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+		c.hn.addAddr(c.t, "attacker", src)
+		start := c.appendAlert(src)
+		ds = append(ds, c.untilAll(src, false, start, 10*time.Second))
+	}
+	slices.Sort(ds)
+	pct := func(p float64) time.Duration { return ds[min(len(ds)-1, int(math.Ceil(p*float64(len(ds))))-1)] }
+	c.t.Logf("BENCH alert appended -> dropped on both front-ends, %d alerts: p50 %s p90 %s p99 %s max %s",
+		n, pct(0.50).Round(time.Millisecond), pct(0.90).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
 }
