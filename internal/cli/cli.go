@@ -24,6 +24,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/cli/enforcecmd"
 	"github.com/rampart-ids/rampart/internal/cli/importcmd"
 	"github.com/rampart-ids/rampart/internal/cli/ipcmd"
+	"github.com/rampart-ids/rampart/internal/cli/peerscmd"
 	"github.com/rampart-ids/rampart/internal/cli/rulescmd"
 	"github.com/rampart-ids/rampart/internal/cli/samplecmd"
 	"github.com/rampart-ids/rampart/internal/cli/sensorcmd"
@@ -111,6 +112,7 @@ finds the sources that attack you, and shows their history.`,
 		decisionscmd.New(f),
 		sensorcmd.New(f),
 		agentcmd.New(f),
+		peerscmd.New(f),
 		uicmd.New(f),
 		abusecmd.New(f),
 	)

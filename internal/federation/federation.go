@@ -20,7 +20,15 @@
 //     alone) brings S over the threshold by itself. With Quorum > 0, reports
 //     from Quorum distinct peers ban regardless of weights.
 //
-// The package is pure: no I/O, no clock (callers pass now), no HTTP.
+// Besides the merge, the package holds the two formats peers exchange: the
+// feed a site publishes (feed.go: one canonical, signed text encoding, full
+// or as a delta) and the external lists read as low-trust peers (lists.go:
+// Spamhaus DROP/EDROP, FireHOL netsets, plain lists, with line errors).
+// Pulling them, the peers file and the decisions they lead to live in
+// internal/federation/peers.
+//
+// The package is pure: no I/O beyond the readers it is handed, no clock
+// (callers pass now), no HTTP, no store.
 package federation
 
 import (
@@ -42,6 +50,9 @@ type Peer struct {
 	// MaxBits4 and MaxBits6 are the widest prefixes accepted from it
 	// (defaults 24 and 48): a /16 from a peer capped at /24 is refused.
 	MaxBits4, MaxBits6 int
+	// SilentAfter overrides the rules' SilentAfter for this peer (an
+	// external list fetched hourly is not silent after ten minutes).
+	SilentAfter time.Duration
 }
 
 func (p Peer) widest(a netip.Addr) int {
@@ -134,6 +145,9 @@ type Refusal struct {
 type Merger struct {
 	rules Rules
 	peers map[string]*peerState
+	// names are the peers' names, sorted: verdicts list contributions
+	// in this order.
+	names []string
 }
 
 type peerState struct {
@@ -168,9 +182,39 @@ func (m *Merger) SetPeer(p Peer) error {
 	if !ok {
 		ps = &peerState{reports: map[netip.Prefix]Report{}}
 		m.peers[p.Name] = ps
+		m.names = append(m.names, p.Name)
+		slices.Sort(m.names)
 	}
 	ps.peer = p
 	return nil
+}
+
+// RemovePeer forgets a peer and its reports.
+func (m *Merger) RemovePeer(name string) {
+	delete(m.peers, name)
+	m.names = slices.DeleteFunc(m.names, func(n string) bool { return n == name })
+}
+
+// Reports is how many reports a peer's feed holds now (refused ones not
+// counted).
+func (m *Merger) Reports(peer string) int {
+	if ps, ok := m.peers[peer]; ok {
+		return len(ps.reports)
+	}
+	return 0
+}
+
+// Prefixes returns the prefixes a peer reports, in no order.
+func (m *Merger) Prefixes(peer string) []netip.Prefix {
+	ps, ok := m.peers[peer]
+	if !ok {
+		return nil
+	}
+	out := make([]netip.Prefix, 0, len(ps.reports))
+	for p := range ps.reports {
+		out = append(out, p)
+	}
+	return out
 }
 
 // Replace sets a peer's complete set of reports (a full feed), returning
@@ -207,10 +251,7 @@ func (m *Merger) add(ps *peerState, reports []Report, now time.Time) []Refusal {
 	ps.seen = now
 	var refused []Refusal
 	for _, r := range reports {
-		p := r.Prefix.Masked()
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
+		p := canon(r.Prefix)
 		if !p.IsValid() {
 			continue
 		}
@@ -226,6 +267,16 @@ func (m *Merger) add(ps *peerState, reports []Report, now time.Time) []Refusal {
 		ps.reports[p] = r
 	}
 	return refused
+}
+
+// canon is the form reports are kept under: masked, IPv4-mapped
+// addresses unmapped.
+func canon(p netip.Prefix) netip.Prefix {
+	p = p.Masked()
+	if p.Addr().Is4In6() {
+		p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+	}
+	return p
 }
 
 func (m *Merger) never(p netip.Prefix) (netip.Prefix, bool) {
@@ -248,46 +299,96 @@ func (m *Merger) evidence(r Report, now time.Time) float64 {
 	return min(1, float64(r.Alerts)/float64(m.rules.EvidenceAlerts))
 }
 
+// live reports whether a peer's reports count at now.
+func (m *Merger) live(ps *peerState, now time.Time) bool {
+	silent := cmp.Or(ps.peer.SilentAfter, m.rules.SilentAfter)
+	return silent <= 0 || now.Sub(ps.seen) <= silent
+}
+
+// contribute adds a peer's report to the verdict of its prefix.
+func (m *Merger) contribute(v *Verdict, ps *peerState, r Report, now time.Time) {
+	e := m.evidence(r, now)
+	if e <= 0 || ps.peer.Trust <= 0 {
+		return
+	}
+	v.Score += ps.peer.Trust * e
+	v.Contributions = append(v.Contributions, Contribution{Peer: ps.peer.Name, Trust: ps.peer.Trust, Evidence: e, Report: r, Alone: ps.peer.Alone})
+}
+
 // Evaluate merges every live report and returns one verdict per prefix
 // with any evidence, sorted by prefix.
 func (m *Merger) Evaluate(now time.Time) []Verdict {
-	by := map[netip.Prefix]*Verdict{}
-	names := make([]string, 0, len(m.peers))
-	for n := range m.peers {
-		names = append(names, n)
+	n := 0
+	for _, ps := range m.peers {
+		n = max(n, len(ps.reports))
 	}
-	slices.Sort(names)
-	for _, name := range names {
+	at := make(map[netip.Prefix]int, n)
+	vs := make([]Verdict, 0, n)
+	for _, name := range m.names {
 		ps := m.peers[name]
-		if m.rules.SilentAfter > 0 && now.Sub(ps.seen) > m.rules.SilentAfter {
+		if !m.live(ps, now) {
 			continue
 		}
 		for p, r := range ps.reports {
-			e := m.evidence(r, now)
-			if e <= 0 || ps.peer.Trust <= 0 {
-				continue
-			}
-			v, ok := by[p]
+			i, ok := at[p]
 			if !ok {
-				v = &Verdict{Prefix: p}
-				by[p] = v
+				vs = append(vs, Verdict{Prefix: p})
+				i = len(vs) - 1
 			}
-			v.Score += ps.peer.Trust * e
-			v.Contributions = append(v.Contributions, Contribution{Peer: name, Trust: ps.peer.Trust, Evidence: e, Report: r, Alone: ps.peer.Alone})
+			m.contribute(&vs[i], ps, r, now)
+			switch {
+			case !ok && len(vs[i].Contributions) > 0:
+				at[p] = i
+			case !ok:
+				vs = vs[:i] // no evidence: no verdict
+			}
 		}
 	}
-	out := make([]Verdict, 0, len(by))
-	for _, v := range by {
-		m.decide(v, now)
-		out = append(out, *v)
+	// Sorting the prefixes and placing the verdicts is cheaper than
+	// sorting the verdicts themselves.
+	order := make([]netip.Prefix, 0, len(vs))
+	for p := range at {
+		order = append(order, p)
 	}
-	slices.SortFunc(out, func(a, b Verdict) int {
-		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits())
-	})
+	slices.SortFunc(order, comparePrefix)
+	out := make([]Verdict, len(order))
+	for i, p := range order {
+		out[i] = vs[at[p]]
+		m.decide(&out[i], now)
+	}
 	return out
+}
+
+// Verdicts evaluates the given prefixes only (those a delta touched), in
+// O(len(prefixes) × peers): one verdict per prefix, sorted, with Ban unset
+// and no contributions for a prefix nobody reports any more.
+func (m *Merger) Verdicts(prefixes []netip.Prefix, now time.Time) []Verdict {
+	seen := make(map[netip.Prefix]bool, len(prefixes))
+	out := make([]Verdict, 0, len(prefixes))
+	for _, p := range prefixes {
+		p = canon(p)
+		if !p.IsValid() || seen[p] {
+			continue
+		}
+		seen[p] = true
+		v := Verdict{Prefix: p}
+		for _, name := range m.names {
+			ps := m.peers[name]
+			if r, ok := ps.reports[p]; ok && m.live(ps, now) {
+				m.contribute(&v, ps, r, now)
+			}
+		}
+		if len(v.Contributions) > 0 {
+			m.decide(&v, now)
+		}
+		out = append(out, v)
+	}
+	sortVerdicts(out)
+	return out
+}
+
+func sortVerdicts(vs []Verdict) {
+	slices.SortFunc(vs, func(a, b Verdict) int { return comparePrefix(a.Prefix, b.Prefix) })
 }
 
 // decide applies rule 4.
@@ -299,7 +400,8 @@ func (m *Merger) decide(v *Verdict, now time.Time) {
 	case v.Score >= m.rules.Threshold && n >= m.rules.MinPeers:
 		v.Ban, v.Why = true, fmt.Sprintf("score %.2f ≥ %.2f from %d peers", v.Score, m.rules.Threshold, n)
 	default:
-		for _, c := range v.Contributions {
+		for i := range v.Contributions {
+			c := &v.Contributions[i]
 			if c.Alone && c.Trust*c.Evidence >= m.rules.Threshold {
 				v.Ban, v.Why = true, fmt.Sprintf("peer %s, trusted alone, score %.2f ≥ %.2f", c.Peer, c.Trust*c.Evidence, m.rules.Threshold)
 				break

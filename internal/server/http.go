@@ -134,6 +134,8 @@ func (s *Server) routes() {
 	s.handle("GET /v1/admin/tokens", "tokens_list", s.listTokens)
 	s.handle("DELETE /v1/admin/tokens/{id}", "tokens_revoke", s.revokeToken)
 	s.handle("GET /v1/admin/agents", "agents_list", s.listAgents)
+	s.handle("GET /v1/federation/feed", "federation_feed", s.getFeed)
+	s.handle("GET /v1/admin/peers", "peers_status", s.getPeers)
 	s.handle("GET /v1/decisions/stream", "crowdsec_stream", s.crowdsec(s.getDecisionsStream))
 	s.handle("GET /v1/decisions", "crowdsec_live", s.crowdsec(s.getDecisions))
 }

@@ -65,6 +65,7 @@ type Server struct {
 	tokens  *tokenCache
 	watch   *versionWatch
 	lists   *listCache
+	fed     *fedState
 
 	// mu serialises the policy engine, which is not concurrent.
 	mu     sync.Mutex
@@ -105,6 +106,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.watch = newVersionWatch(v)
 	s.lists = newListCache(o.DB, o.Signer)
+	s.fed = newFedState(s)
 	if err := s.warmEngine(ctx); err != nil {
 		return nil, err
 	}

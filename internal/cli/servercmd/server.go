@@ -24,6 +24,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/blocklist"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
+	"github.com/rampart-ids/rampart/internal/federation/peers"
 	"github.com/rampart-ids/rampart/internal/policy"
 	"github.com/rampart-ids/rampart/internal/server"
 	"github.com/rampart-ids/rampart/internal/serverdb"
@@ -35,6 +36,7 @@ const (
 	stateFile   = "state.db"
 	stateDSN    = "state.dsn"
 	policyFile  = "policy.toml"
+	peersFile   = "peers.toml"
 	defaultData = "/var/lib/rampart/server"
 )
 
@@ -159,6 +161,7 @@ type RunOptions struct {
 	TLSCert, TLSKey       string
 	Insecure              bool
 	Policy                string
+	Peers                 string
 }
 
 func newRun(f *cmdutil.Factory) *cobra.Command {
@@ -182,6 +185,7 @@ built-in default ("rampart server run --help" shows where).`,
 	cmd.Flags().StringVar(&o.TLSKey, "tls-key", "", "TLS key `FILE`")
 	cmd.Flags().BoolVar(&o.Insecure, "insecure-listen", false, "allow plain HTTP on a non-loopback address")
 	cmd.Flags().StringVar(&o.Policy, "policy", "", "policy `FILE` (TOML)")
+	cmd.Flags().StringVar(&o.Peers, "peers", "", "federation peers `FILE` (TOML; default DIR/peers.toml if present)")
 	return cmd
 }
 
@@ -213,6 +217,17 @@ func runRun(ctx context.Context, f *cmdutil.Factory, o *RunOptions) error {
 			return err
 		}
 	}
+	fed := peers.Default()
+	if o.Peers == "" {
+		if _, err := os.Stat(filepath.Join(o.Data, peersFile)); err == nil {
+			o.Peers = filepath.Join(o.Data, peersFile)
+		}
+	}
+	if o.Peers != "" {
+		if fed, err = peers.Load(o.Peers); err != nil {
+			return err
+		}
+	}
 	db, err := serverdb.Open(ctx, stateLocation(o.Data, o.StateDB))
 	if err != nil {
 		return err
@@ -229,6 +244,7 @@ func runRun(ctx context.Context, f *cmdutil.Factory, o *RunOptions) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
+	g.Go(func() error { return srv.Federate(gctx, fed) })
 	g.Go(func() error {
 		return srv.ListenAndServe(gctx, o.Listen, o.TLSCert, o.TLSKey, o.Insecure, func(a net.Addr) {
 			log.Info("serving", "listen", a.String(), "key", signer.Public().ID(), "policy", cmpOr(pf, "built-in"))
