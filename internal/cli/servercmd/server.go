@@ -13,21 +13,27 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/blocklist"
+	"github.com/rampart-ids/rampart/internal/cli/cadencecmd"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
+	"github.com/rampart-ids/rampart/internal/config"
 	"github.com/rampart-ids/rampart/internal/federation/peers"
+	"github.com/rampart-ids/rampart/internal/ipclass"
 	"github.com/rampart-ids/rampart/internal/policy"
 	"github.com/rampart-ids/rampart/internal/server"
 	"github.com/rampart-ids/rampart/internal/serverdb"
+	"github.com/rampart-ids/rampart/internal/web"
 )
 
 // Files in the data directory.
@@ -162,6 +168,12 @@ type RunOptions struct {
 	Insecure              bool
 	Policy                string
 	Peers                 string
+	// UIStore is an alert store the web UI under /ui/ shows (overview,
+	// sources, cadence, abuse drafts); without it the UI shows decisions
+	// and agents only.
+	UIStore string
+	NoUI    bool
+	Cadence cadencecmd.Flags
 }
 
 func newRun(f *cmdutil.Factory) *cobra.Command {
@@ -176,7 +188,7 @@ built-in default ("rampart server run --help" shows where).`,
 		Example: `  rampart server run --data /var/lib/rampart/server --listen 127.0.0.1:8440
   rampart server run --listen :8443 --tls-cert /etc/rampart/tls.crt --tls-key /etc/rampart/tls.key`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd.Context(), f, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRun(cmd.Context(), f, o, cmd.Flags()) },
 	}
 	cmd.Flags().StringVar(&o.Data, "data", defaultData, "data `DIR` (from server init)")
 	cmd.Flags().StringVar(&o.StateDB, "state-db", "", "state database `DSN` (default: what init chose)")
@@ -185,11 +197,14 @@ built-in default ("rampart server run --help" shows where).`,
 	cmd.Flags().StringVar(&o.TLSKey, "tls-key", "", "TLS key `FILE`")
 	cmd.Flags().BoolVar(&o.Insecure, "insecure-listen", false, "allow plain HTTP on a non-loopback address")
 	cmd.Flags().StringVar(&o.Policy, "policy", "", "policy `FILE` (TOML)")
+	cmd.Flags().StringVar(&o.UIStore, "ui-store", "", "alert store `PATH` the web UI (/ui/) shows besides decisions and agents")
+	cmd.Flags().BoolVar(&o.NoUI, "no-ui", false, "do not serve the web UI under /ui/")
+	o.Cadence.Register(cmd.Flags())
 	cmd.Flags().StringVar(&o.Peers, "peers", "", "federation peers `FILE` (TOML; default DIR/peers.toml if present)")
 	return cmd
 }
 
-func runRun(ctx context.Context, f *cmdutil.Factory, o *RunOptions) error {
+func runRun(ctx context.Context, f *cmdutil.Factory, o *RunOptions, flags *pflag.FlagSet) error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return cmdutil.FlagError("tls-cert", o.TLSCert, errors.New("give both --tls-cert and --tls-key"))
 	}
@@ -242,6 +257,30 @@ func runRun(ctx context.Context, f *cmdutil.Factory, o *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	if !o.NoUI {
+		wo := web.Options{Logger: log, SecureCookies: o.TLSCert != ""}
+		if o.UIStore != "" {
+			setup, err := o.Cadence.Setup(f, flags, true)
+			if err != nil {
+				return err
+			}
+			for _, n := range setup.Notes {
+				fmt.Fprintln(f.Err, "note: "+n)
+			}
+			f.StorePath = o.UIStore
+			st, err := f.Store(ctx)
+			if err != nil {
+				return err
+			}
+			wo.Alerts, wo.Hits, wo.Analyzer, wo.Contacts, wo.Drafts = st, st, setup.Analyzer, st, st
+			if wo.InScope, err = inScope(cfg); err != nil {
+				return err
+			}
+		}
+		if err := srv.MountUI(wo); err != nil {
+			return err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx) })
 	g.Go(func() error { return srv.Federate(gctx, fed) })
@@ -286,4 +325,13 @@ func newPubkey(f *cmdutil.Factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&data, "data", defaultData, "data `DIR` (from server init)")
 	return cmd
+}
+
+// inScope lists internet sources in the UI, as top does by default.
+func inScope(cfg config.Config) (func(netip.Addr) bool, error) {
+	c, err := ipclass.New(cfg.LocalNetworks)
+	if err != nil {
+		return nil, err
+	}
+	return c.InScope(ipclass.Internet), nil
 }
