@@ -389,5 +389,6 @@ func (s *Server) getChanges(w http.ResponseWriter, r *http.Request) error {
 // listChanged is called after a write that made version v.
 func (s *Server) listChanged(v uint64) {
 	s.watch.set(v)
-	s.metrics.listVersion.Set(float64(v))
+	cur, _ := s.watch.current()
+	s.metrics.listVersion.Set(float64(cur))
 }

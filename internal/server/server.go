@@ -105,6 +105,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, fmt.Errorf("server: read list version: %w", err)
 	}
 	s.watch = newVersionWatch(v)
+	s.metrics.listVersion.Set(float64(v))
 	s.lists = newListCache(o.DB, o.Signer)
 	s.fed = newFedState(s)
 	if err := s.warmEngine(ctx); err != nil {
@@ -131,13 +132,19 @@ func (s *Server) Run(ctx context.Context) error {
 	defer poll.Stop()
 	compact := time.NewTicker(s.opts.CompactInterval)
 	defer compact.Stop()
+	// Read the list once now, so that the first agent after a restart
+	// does not wait for the whole list to be read and signed.
+	cur, _ := s.watch.current()
+	if _, _, err := s.lists.encoded(ctx, cur, "txt"); err != nil && ctx.Err() == nil {
+		s.log.Warn("preload list", "error", err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-poll.C:
 			if v, _, err := s.db.Version(ctx); err == nil {
-				s.watch.set(v)
+				s.listChanged(v)
 			} else if ctx.Err() == nil {
 				s.log.Warn("read list version", "error", err)
 			}
@@ -150,7 +157,7 @@ func (s *Server) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			s.watch.set(v)
+			s.listChanged(v)
 			s.mu.Lock()
 			s.engine.Expire(now)
 			s.mu.Unlock()
