@@ -4,8 +4,11 @@
 package ipcmd
 
 import (
+	"net/url"
+
 	"context"
 	"fmt"
+	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/ossec/rules"
 	"io"
 	"net/netip"
@@ -31,6 +34,9 @@ type Options struct {
 	Blocks cadencecmd.Flags
 	Limit  int
 	Format string
+	// Server, when given (or RAMPART_SERVER), adds the central server's
+	// decisions about the source.
+	Server cmdutil.ServerFlags
 }
 
 // New returns the ip command.
@@ -58,6 +64,7 @@ database (--db) it is left out, as it would read every alert.`,
 	cmd.Flags().MarkHidden("scope")
 	cmd.Flags().MarkHidden("local-nets")
 	opts.Blocks.Register(cmd.Flags())
+	opts.Server.Register(cmd.Flags())
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "list at most `N` alerts, newest first")
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output: table or json")
 	return cmd
@@ -83,6 +90,9 @@ type Report struct {
 	// Cadence is null when the input cannot give it (--db).
 	Cadence *Cadence `json:"cadence"`
 	Alerts  []Alert  `json:"alerts"`
+	// Decisions are the central server's bans of the source, newest
+	// first, when a server was given.
+	Decisions []api.Decision `json:"decisions,omitempty"`
 }
 
 // RuleCount is one line of by_rule.
@@ -165,10 +175,26 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	} else {
 		fmt.Fprintln(f.Err, "note: no cadence from --db: it would read every alert of the database; import it into the store or use --alerts")
 	}
+	if opts.Server.Server != "" || (f.Getenv != nil && f.Getenv("RAMPART_SERVER") != "") {
+		c, err := opts.Server.Client(f)
+		if err != nil {
+			return &cmdutil.UsageError{Err: err}
+		}
+		q := url.Values{"ip": {addr.String()}, "active": {"false"}, "limit": {"50"}}
+		if err := c.Do(ctx, "GET", "/v1/admin/decisions?"+q.Encode(), nil, &out.Decisions); err != nil {
+			return fmt.Errorf("decisions from %s: %w", c.Base, err)
+		}
+		if out.Decisions == nil {
+			out.Decisions = []api.Decision{}
+		}
+	}
 	if opts.Format == cmdutil.FormatJSON {
 		return cmdutil.WriteJSON(f.Out, out)
 	}
-	return writeText(f.Out, out, setup.Analyzer.Options().MinReturns)
+	if err := writeText(f.Out, out, setup.Analyzer.Options().MinReturns); err != nil {
+		return err
+	}
+	return writeDecisions(f.Out, out.Decisions, f.Now())
 }
 
 // read returns addr's report and its alert times. Files are read once for
@@ -355,4 +381,30 @@ func indent(rows [][]string) [][]string {
 		}
 	}
 	return rows
+}
+
+// writeDecisions lists the server's decisions about the source.
+func writeDecisions(w io.Writer, ds []api.Decision, now time.Time) error {
+	if ds == nil {
+		return nil
+	}
+	fmt.Fprintln(w, "\nDecisions (central server)")
+	if len(ds) == 0 {
+		_, err := fmt.Fprintln(w, "none")
+		return err
+	}
+	rows := make([][]string, len(ds))
+	for i, d := range ds {
+		until := d.Expires.UTC().Format(time.RFC3339)
+		switch {
+		case !d.Deleted.IsZero():
+			until = "deleted " + d.Deleted.UTC().Format(time.RFC3339)
+		case d.Expires.IsZero():
+			until = "permanent"
+		case !d.Expires.After(now):
+			until = "expired " + until
+		}
+		rows[i] = []string{strconv.FormatInt(d.ID, 10), d.Value.String(), d.Origin, d.Rule, until, d.Reason}
+	}
+	return cmdutil.WriteTable(w, []string{"ID", "VALUE", "ORIGIN", "RULE", "UNTIL", "REASON"}, rows)
 }
