@@ -26,6 +26,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/atomicfile"
 	"github.com/rampart-ids/rampart/internal/blocklist"
@@ -62,9 +64,11 @@ type Options struct {
 	Client *http.Client
 	Logger *slog.Logger
 	Now    func() time.Time
-	// Applied, when set, is called after every apply attempt (tests and
-	// metrics).
+	// Applied, when set, is called after every apply attempt (tests).
 	Applied func(version uint64, err error)
+	// Registry receives the agent's metrics (nil: a private one); Handler
+	// serves them.
+	Registry *prometheus.Registry
 }
 
 // Agent pulls and applies the list.
@@ -82,6 +86,7 @@ type Agent struct {
 	entries int
 	// journal counts the deltas stored after the base list.
 	journal int
+	m       *metrics
 }
 
 // New checks the options.
@@ -114,7 +119,10 @@ func New(o Options) (*Agent, error) {
 		o.Now = time.Now
 	}
 	o.Server = strings.TrimRight(o.Server, "/")
-	return &Agent{o: o, log: o.Logger.With("component", "agent")}, nil
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	return &Agent{o: o, log: o.Logger.With("component", "agent"), m: newMetrics(o.Registry)}, nil
 }
 
 // Boot re-applies the last good list from disk, verified again (the base
@@ -191,6 +199,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
+		a.m.pollErrs.Inc()
 		a.log.Warn("poll", "error", err, "retry_seconds", backoff.Seconds())
 		select {
 		case <-ctx.Done():
@@ -232,6 +241,7 @@ func (a *Agent) Step(ctx context.Context) error {
 	}
 	d, err := a.o.Key.VerifyDelta(body)
 	if err != nil {
+		a.m.refused.WithLabelValues("signature").Inc()
 		a.report(ctx, err)
 		return fmt.Errorf("changes: %w", err)
 	}
@@ -252,6 +262,7 @@ func (a *Agent) fetchFull(ctx context.Context) error {
 	}
 	l, err := a.o.Key.VerifyList(body)
 	if err != nil {
+		a.m.refused.WithLabelValues("signature").Inc()
 		a.report(ctx, err)
 		return fmt.Errorf("blocklist: %w", err)
 	}
@@ -271,6 +282,12 @@ func countChanges(old, new blocklist.List) (added, removed int) {
 // that led to l; it is what saveLastGood keeps.
 func (a *Agent) applyNew(ctx context.Context, l blocklist.List, signed []byte, isDelta bool) error {
 	if err := a.guard(l); err != nil {
+		reason := "never_block"
+		var tooMany *enforce.ErrTooManyChanges
+		if errors.As(err, &tooMany) {
+			reason = "max_change"
+		}
+		a.m.refused.WithLabelValues(reason).Inc()
 		a.log.Error("list refused", "version", l.Version, "error", err)
 		a.report(ctx, err)
 		if a.o.Applied != nil {
@@ -328,16 +345,22 @@ func (a *Agent) apply(ctx context.Context, l blocklist.List) error {
 		}
 	}
 	a.applyMS = float64(time.Since(start).Microseconds()) / 1000
+	a.m.apply.Observe(a.applyMS / 1000)
 	err := errors.Join(errs...)
 	a.lastErr = err
 	if a.o.Applied != nil {
 		a.o.Applied(l.Version, err)
 	}
 	if err != nil {
+		a.m.applyErrs.Inc()
 		// Each enforcer keeps its previous state on failure.
 		return fmt.Errorf("apply version %d: %w", l.Version, err)
 	}
 	a.list, a.held, a.applied, a.entries = l, true, now, len(set)
+	a.m.version.Set(float64(l.Version))
+	a.m.entries.Set(float64(len(set)))
+	a.m.applied.Set(float64(now.Unix()))
+	a.m.ready.Store(true)
 	a.log.Info("applied", "version", l.Version, "entries", len(set), "apply_ms", a.applyMS)
 	return nil
 }

@@ -299,3 +299,37 @@ func TestJournalTamperedAtBoot(t *testing.T) {
 		t.Errorf("boot with a tampered journal: %v, want a signature error", err)
 	}
 }
+
+func scrape(t *testing.T, a *Agent, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	return rec.Code, rec.Body.String()
+}
+
+func TestMetricsAndReadiness(t *testing.T) {
+	e := newEnv(t)
+	a := e.newAgent(&recorder{}, t.TempDir(), nil)
+	if code, _ := scrape(t, a, "/readyz"); code != 503 {
+		t.Errorf("readyz before any list: %d, want 503", code)
+	}
+	e.ban("203.0.113.7")
+	if err := a.Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := scrape(t, a, "/readyz"); code != 200 {
+		t.Errorf("readyz after the first list: %d", code)
+	}
+	for i := range 40 {
+		e.ban(fmt.Sprintf("198.51.100.%d", i+1))
+	}
+	if err := a.Step(t.Context()); err == nil {
+		t.Fatal("mass change not refused")
+	}
+	_, body := scrape(t, a, "/metrics")
+	for _, want := range []string{"rampart_agent_list_version 1", "rampart_agent_entries 1", `rampart_agent_refused_total{reason="max_change"} 1`, "rampart_agent_apply_duration_seconds_count 1"} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -4,14 +4,18 @@
 package agentcmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rampart-ids/rampart/internal/agent"
 	"github.com/rampart-ids/rampart/internal/blocklist"
@@ -26,6 +30,7 @@ type Options struct {
 	StateDir           string
 	MaxChange          float64
 	Wait               time.Duration
+	MetricsListen      string
 	Backends           enforcecmd.BackendFlags
 }
 
@@ -82,7 +87,10 @@ intended.`,
 				return &cmdutil.UsageError{Err: err}
 			}
 			fmt.Fprintf(f.Err, "rampart agent: %s, key %s, back ends %s\n", server, key.ID(), strings.Join(o.Backends.Backends, ","))
-			return a.Run(cmd.Context())
+			if o.MetricsListen == "" {
+				return a.Run(cmd.Context())
+			}
+			return runWithMetrics(cmd.Context(), a, o.MetricsListen, f)
 		},
 	}
 	cmd.Flags().StringVar(&o.Server, "server", "", "server `URL` (default $RAMPART_SERVER)")
@@ -92,6 +100,7 @@ intended.`,
 	cmd.Flags().StringVar(&o.StateDir, "state-dir", "/var/lib/rampart/agent", "where the last good list is kept (`DIR`)")
 	cmd.Flags().Float64Var(&o.MaxChange, "max-change", 0.5, "refuse lists changing more than this `SHARE` of the entries at once (0: off)")
 	cmd.Flags().DurationVar(&o.Wait, "wait", 30*time.Second, "long-poll `DURATION`")
+	cmd.Flags().StringVar(&o.MetricsListen, "metrics-listen", "", "serve /metrics, /healthz and /readyz on `ADDR` (e.g. 127.0.0.1:9441)")
 	o.Backends.Register(cmd)
 	return cmd
 }
@@ -116,4 +125,30 @@ func pinnedKey(o *Options) (blocklist.PublicKey, error) {
 		return blocklist.PublicKey{}, cmdutil.FlagError("pubkey", s, err)
 	}
 	return k, nil
+}
+
+// runWithMetrics runs the agent beside its metrics and health endpoints.
+func runWithMetrics(ctx context.Context, a *agent.Agent, addr string, f *cmdutil.Factory) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return cmdutil.FlagError("metrics-listen", addr, err)
+	}
+	hs := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		err := a.Run(gctx)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+		return err
+	})
+	fmt.Fprintf(f.Err, "rampart agent: metrics on %s\n", ln.Addr())
+	return g.Wait()
 }
