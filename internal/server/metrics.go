@@ -16,6 +16,7 @@ type metrics struct {
 	latency      *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
 	signals      *prometheus.CounterVec
+	signalLag    *prometheus.HistogramVec
 	decisions    *prometheus.CounterVec
 	listVersion  prometheus.Gauge
 	waiting      prometheus.Gauge
@@ -42,6 +43,10 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		signals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_server_signals_total", Help: "New signals accepted, by sensor.",
 		}, []string{"sensor"}),
+		signalLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "rampart_server_signal_lag_seconds", Help: "Time from an alert to its signal reaching the server, by sensor.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 15, 60, 300, 3600},
+		}, []string{"sensor"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rampart_server_decisions_total", Help: "Decisions made, by origin.",
 		}, []string{"origin"}),
@@ -60,7 +65,7 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 		}),
 		applied: map[string]uint64{},
 	}
-	reg.MustRegister(m.requests, m.latency, m.authFailures, m.signals, m.decisions, m.listVersion, m.waiting, m.agentApplied, m.applySeconds,
+	reg.MustRegister(m.requests, m.latency, m.authFailures, m.signals, m.signalLag, m.decisions, m.listVersion, m.waiting, m.agentApplied, m.applySeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

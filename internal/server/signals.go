@@ -37,6 +37,11 @@ func (s *Server) postSignals(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.metrics.signals.WithLabelValues(sensor).Add(float64(len(fresh)))
+	lag := s.metrics.signalLag.WithLabelValues(sensor)
+	for _, sg := range fresh {
+		// Alert times are whole seconds: a lag below one is "now".
+		lag.Observe(max(0, now.Sub(sg.Time).Seconds()))
+	}
 	n, err := s.decide(r.Context(), sensor, fresh, now)
 	if err != nil {
 		return err
