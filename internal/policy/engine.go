@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -16,6 +17,13 @@ type Engine struct {
 	rand    func() float64
 	maxWin  time.Duration
 	sources map[netip.Addr]*source
+	// suspects are prefixes other sites reported, until when, and why.
+	suspects map[netip.Prefix]suspect
+}
+
+type suspect struct {
+	until time.Time
+	why   string
 }
 
 // source is what the engine remembers of one address: its recent
@@ -34,7 +42,10 @@ func NewEngine(p Policy, never []netip.Prefix, hist History, rand func() float64
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{p: p, never: slices.Concat(p.Never, never), hist: hist, rand: rand, sources: map[netip.Addr]*source{}}
+	if p.SuspectFactor == 0 {
+		p.SuspectFactor = DefaultSuspectFactor
+	}
+	e := &Engine{p: p, never: slices.Concat(p.Never, never), hist: hist, rand: rand, sources: map[netip.Addr]*source{}, suspects: map[netip.Prefix]suspect{}}
 	for _, r := range p.Rules {
 		e.maxWin = max(e.maxWin, r.Window)
 	}
@@ -63,6 +74,32 @@ func (e *Engine) NoteBan(src netip.Addr, until time.Time) {
 	if until.After(s.banned) {
 		s.banned = until
 	}
+}
+
+// NoteSuspect marks a prefix other sites reported until a time: its
+// sources are banned at SuspectFactor of each rule's MinAlerts. Noting it
+// again extends it; a zero until forgets it.
+func (e *Engine) NoteSuspect(p netip.Prefix, until time.Time, why string) {
+	p = p.Masked()
+	if until.IsZero() {
+		delete(e.suspects, p)
+		return
+	}
+	e.suspects[p] = suspect{until: until, why: why}
+}
+
+// suspected returns why a is suspected at t, or "".
+func (e *Engine) suspected(a netip.Addr, t time.Time) string {
+	if len(e.suspects) == 0 {
+		return ""
+	}
+	for bits := a.BitLen(); bits >= 0; bits-- {
+		p := netip.PrefixFrom(a, bits).Masked()
+		if s, ok := e.suspects[p]; ok && t.Before(s.until) {
+			return s.why
+		}
+	}
+	return ""
 }
 
 // NoteUnban lifts what the engine knows of src's ban (an admin deleted it).
@@ -104,6 +141,7 @@ func (e *Engine) Observe(o Observation) (Verdict, bool) {
 
 	var best Verdict
 	found := false
+	suspect := e.suspected(o.Source, o.Time)
 	for _, r := range e.p.Rules {
 		if !r.counts(o) {
 			continue
@@ -118,10 +156,17 @@ func (e *Engine) Observe(o Observation) (Verdict, bool) {
 				}
 			}
 		}
-		if n < r.MinAlerts {
+		need := r.MinAlerts
+		if suspect != "" {
+			need = max(1, int(math.Ceil(float64(r.MinAlerts)*e.p.SuspectFactor)))
+		}
+		if n < need {
 			continue
 		}
 		v := e.verdict(r, o, n, sensors)
+		if n < r.MinAlerts {
+			v.Suspect = suspect
+		}
 		if !found || v.Duration > best.Duration {
 			best, found = v, true
 		}
@@ -198,6 +243,11 @@ func (e *Engine) Expire(now time.Time) {
 	for a, s := range e.sources {
 		if s.lastSeen.Before(cut) && !s.banned.After(now) {
 			delete(e.sources, a)
+		}
+	}
+	for p, s := range e.suspects {
+		if !now.Before(s.until) {
+			delete(e.suspects, p)
 		}
 	}
 }

@@ -27,6 +27,7 @@ func Default() Policy {
 		ForgetAfter:     30 * 24 * time.Hour,
 		ReturnTolerance: 2 * time.Minute,
 		Jitter:          0.2,
+		SuspectFactor:   DefaultSuspectFactor,
 		MaxBan:          30 * 24 * time.Hour,
 	}
 }
@@ -50,6 +51,7 @@ type file struct {
 	Jitter          *float64   `toml:"jitter"`
 	MaxBan          string     `toml:"max_ban"`
 	Never           []string   `toml:"never"`
+	SuspectFactor   *float64   `toml:"suspect_factor"`
 }
 
 // Load reads a policy file.
@@ -110,6 +112,9 @@ func Parse(name string, data []byte) (Policy, error) {
 	dur("max_ban", f.MaxBan, &p.MaxBan)
 	if f.Jitter != nil {
 		p.Jitter = *f.Jitter
+	}
+	if f.SuspectFactor != nil {
+		p.SuspectFactor = *f.SuspectFactor
 	}
 	for i, s := range f.Never {
 		pf, err := netip.ParsePrefix(s)

@@ -78,7 +78,14 @@ type Policy struct {
 	// Never holds networks never banned, on top of the allowlist and
 	// local networks the caller adds.
 	Never []netip.Prefix
+	// SuspectFactor scales the rules' MinAlerts for sources other sites
+	// report (the federation's "feed" action, see Engine.NoteSuspect): 0.5
+	// bans them at half the local evidence. 0 means DefaultSuspectFactor.
+	SuspectFactor float64
 }
+
+// DefaultSuspectFactor is Policy.SuspectFactor's default.
+const DefaultSuspectFactor = 0.5
 
 // Validate checks a policy.
 func (p Policy) Validate() error {
@@ -111,6 +118,9 @@ func (p Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("escalation: steps must be positive and increasing (step %d is %s)", i+1, d))
 			break
 		}
+	}
+	if p.SuspectFactor < 0 || p.SuspectFactor > 1 {
+		errs = append(errs, fmt.Errorf("suspect_factor %g: want 0..1", p.SuspectFactor))
 	}
 	if p.Jitter < 0 || p.Jitter > 1 {
 		errs = append(errs, fmt.Errorf("jitter %g: want 0..1", p.Jitter))
@@ -170,7 +180,10 @@ type Verdict struct {
 	// Returned is set when the source came back within ReturnTolerance of
 	// its last ban's expiry (the ladder skipped a step).
 	Returned bool
-	Jitter   time.Duration
+	// Suspect is set when other sites reported the source, so that fewer
+	// local alerts sufficed (Suspect says why, as the federation put it).
+	Suspect string
+	Jitter  time.Duration
 }
 
 // Why renders the verdict's evidence for a decision record.
@@ -178,6 +191,7 @@ func (v Verdict) Why() map[string]any {
 	return map[string]any{
 		"alerts": v.Alerts, "sensors": v.Sensors, "offence": v.Offence, "step": v.Step,
 		"returned_after_ban": v.Returned, "jitter_seconds": int64(v.Jitter / time.Second),
+		"federation_suspect": v.Suspect,
 	}
 }
 
@@ -196,6 +210,9 @@ func (v Verdict) Reason(p Policy) string {
 	}
 	if v.Returned {
 		b.WriteString("; came back right after its last ban")
+	}
+	if v.Suspect != "" {
+		b.WriteString("; reported by other sites (" + v.Suspect + "), so fewer local alerts sufficed")
 	}
 	return b.String()
 }

@@ -250,3 +250,32 @@ ban = "30m"
 		t.Errorf("default policy: %v", err)
 	}
 }
+
+// Sources other sites reported (the federation's feed action) are banned
+// at half the local evidence, and the verdict says why.
+func TestSuspects(t *testing.T) {
+	e := newEngine(t, sshPolicy(), history{})
+	e.NoteSuspect(netip.MustParsePrefix("203.0.113.0/24"), t0.Add(time.Hour), "sites a, b")
+	var v Verdict
+	var ok bool
+	for i := range 3 {
+		v, ok = e.Observe(ssh(attacker, time.Duration(i)*time.Second))
+	}
+	if !ok || v.Alerts != 3 || v.Suspect != "sites a, b" || !strings.Contains(v.Reason(sshPolicy()), "reported by other sites (sites a, b)") {
+		t.Fatalf("suspect with 3 of 5 alerts: %+v, %v", v, ok)
+	}
+	// Another source needs the full five; a suspicion that ended counts
+	// nothing.
+	for i := range 3 {
+		if _, ok := e.Observe(ssh(other, time.Duration(i)*time.Second)); ok {
+			t.Fatal("an unreported source banned at 3 alerts")
+		}
+	}
+	e2 := newEngine(t, sshPolicy(), history{})
+	e2.NoteSuspect(netip.MustParsePrefix("203.0.113.7/32"), t0.Add(time.Second), "site a")
+	for i := range 3 {
+		if _, ok := e2.Observe(ssh(attacker, time.Minute+time.Duration(i)*time.Second)); ok {
+			t.Fatal("an ended suspicion still lowered the threshold")
+		}
+	}
+}

@@ -50,6 +50,11 @@ func (s *Server) Federate(ctx context.Context, cfg peers.Config) error {
 	p, err := peers.New(peers.Options{
 		Config: cfg, Never: slices.Concat(s.opts.Never, s.opts.Management), Store: fedStore{s},
 		Registry: s.opts.Registry, Logger: s.opts.Logger, Now: s.now,
+		Suspect: func(p netip.Prefix, until time.Time, why string) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.engine.NoteSuspect(p, until, why)
+		},
 	})
 	if err != nil {
 		return err

@@ -33,6 +33,10 @@ const (
 	ActionBan = "ban"
 	// ActionWatch only records the verdict (status, metrics, log).
 	ActionWatch = "watch"
+	// ActionFeed feeds the verdict into the local policy: the source
+	// is banned by local rules at a lower threshold (policy's
+	// suspect_factor) instead of by the federation itself.
+	ActionFeed = "feed"
 )
 
 // Config is the peers file.
@@ -40,7 +44,8 @@ type Config struct {
 	// Rules are the merge rules; Never is filled by the server (allowlist,
 	// local and management networks), never from the file.
 	Rules federation.Rules
-	// Action is what a ban verdict does: ActionBan or ActionWatch.
+	// Action is what a ban verdict does: ActionBan, ActionWatch or
+	// ActionFeed.
 	Action string
 	Feed   FeedConfig
 	Peers  []Peer
@@ -276,10 +281,10 @@ func Parse(name string, data []byte) (Config, error) {
 	dur("rules.ban", r.Ban, &c.Rules.Ban)
 	switch r.Action {
 	case "":
-	case ActionBan, ActionWatch:
+	case ActionBan, ActionWatch, ActionFeed:
 		c.Action = r.Action
 	default:
-		bad("rules.action %q: want ban or watch", r.Action)
+		bad("rules.action %q: want ban, watch or feed", r.Action)
 	}
 	if err := c.Rules.Validate(); err != nil {
 		errs = append(errs, err)

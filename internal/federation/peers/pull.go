@@ -50,6 +50,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Suspect receives the verdicts when Config.Action is ActionFeed: the
+	// prefix is suspected until then, and why (the server passes them to
+	// its policy engine). A zero until ends the suspicion.
+	Suspect func(p netip.Prefix, until time.Time, why string)
 	// Sweep is how often every verdict is re-evaluated, so that expired
 	// reports and silent peers age out (default 5 s). Deltas are merged
 	// and evaluated as they arrive.
@@ -682,6 +686,17 @@ func (p *Puller) reconcile(ctx context.Context, vs []federation.Verdict, full, l
 	for _, v := range vs {
 		seen[v.Prefix] = true
 		h, have := p.decisions[v.Prefix]
+		if p.o.Config.Action == ActionFeed && p.o.Suspect != nil {
+			// Suspicions are renewed at every evaluation and end with
+			// their verdict.
+			if v.Ban && !overlapsAny(v.Prefix, rules.Never) {
+				p.o.Suspect(v.Prefix, now.Add(rules.Ban), v.Why)
+				watched++
+			} else {
+				p.o.Suspect(v.Prefix, time.Time{}, "")
+			}
+			continue
+		}
 		if !v.Ban {
 			delete(p.suppressed, v.Prefix)
 			if have && liftOK {

@@ -229,6 +229,12 @@ type harness struct {
 // ends.
 func run(t *testing.T, cfg Config) *harness {
 	t.Helper()
+	return runWith(t, cfg, nil)
+}
+
+// runWith is run with a Suspect callback.
+func runWith(t *testing.T, cfg Config, suspect func(netip.Prefix, time.Time, string)) *harness {
+	t.Helper()
 	def := Default()
 	if cfg.Rules.Threshold == 0 {
 		cfg.Rules = def.Rules
@@ -239,7 +245,7 @@ func run(t *testing.T, cfg Config) *harness {
 	h := &harness{t: t, store: &memStore{}, reg: prometheus.NewRegistry(), done: make(chan error, 1)}
 	var err error
 	h.puller, err = New(Options{Config: cfg, Store: h.store, Registry: h.reg, Sweep: 50 * time.Millisecond,
-		Never: []netip.Prefix{pfx("10.0.0.0/8"), pfx("192.0.2.0/24")}})
+		Never: []netip.Prefix{pfx("10.0.0.0/8"), pfx("192.0.2.0/24")}, Suspect: suspect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,6 +449,38 @@ func TestWatchOnly(t *testing.T) {
 	if got := h.store.active(); len(got) != 0 {
 		t.Errorf("watch-only banned: %v", got)
 	}
+}
+
+// The feed action makes no ban of its own: it hands the verdict to the local
+// policy as a suspicion, renewed while the verdict holds and ended with it.
+func TestFeedAction(t *testing.T) {
+	a, b := newFakePeer(t, 1), newFakePeer(t, 2)
+	a.set(ban("203.0.113.7", 0))
+	b.set(ban("203.0.113.7", 0))
+	var mu sync.Mutex
+	suspects := map[netip.Prefix]time.Time{}
+	h := runWith(t, Config{Action: ActionFeed, Peers: []Peer{a.peer("site-a", 0.6), b.peer("site-b", 0.6)}},
+		func(p netip.Prefix, until time.Time, why string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if until.IsZero() {
+				delete(suspects, p)
+				return
+			}
+			suspects[p] = until
+		})
+	suspected := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		_, ok := suspects[pfx("203.0.113.7")]
+		return ok
+	}
+	h.eventually("suspected", suspected)
+	if got := h.store.active(); len(got) != 0 {
+		t.Errorf("the feed action banned by itself: %v", got)
+	}
+	b.set()
+	h.eventually("suspicion ended after B withdrew", func() bool { return !suspected() })
 }
 
 func TestAdminDeletionRespected(t *testing.T) {
