@@ -12,6 +12,7 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/rampart-ids/rampart/internal/federation/peers"
 	"github.com/rampart-ids/rampart/internal/ossec/ossecconf"
 	"github.com/rampart-ids/rampart/internal/policy"
 )
@@ -27,6 +28,17 @@ func TestDeployPolicy(t *testing.T) {
 	}
 	if diff := gocmp.Diff(policy.Default(), p); diff != "" {
 		t.Errorf("deploy/policy.toml differs from policy.Default() (-default +file):\n%s", diff)
+	}
+}
+
+// TestDeployPeers checks that the sample peers file loads.
+func TestDeployPeers(t *testing.T) {
+	c, err := peers.Load(filepath.Join(deployDir, "peers.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Peers) != 2 || len(c.Lists) != 2 {
+		t.Errorf("deploy/peers.toml: %d peers and %d lists, want 2 and 2", len(c.Peers), len(c.Lists))
 	}
 }
 
