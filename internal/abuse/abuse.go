@@ -2,8 +2,9 @@
 // the abuse contact of a network (rdap, whois), report drafts with evidence
 // (draft), and their delivery (mail).
 //
-// This package holds only the types those parts share. It must not talk to
-// the network itself and must not import the store or the CLI.
+// This package holds only the types and the registry knowledge (registry
+// hosts, placeholder mailboxes, field clean-up) those parts share. It must
+// not talk to the network itself and must not import the store or the CLI.
 package abuse
 
 import (

@@ -238,14 +238,7 @@ func (sn snap) timeline(ctx context.Context, q analytics.TimelineQuery, c *analy
 			}
 		}
 		if exact < d1 {
-			var err error
-			if sel.all {
-				// alert_day holds every alert, with or without a source.
-				err = sn.timelineAllDays(ctx, c, rs, exact, d1)
-			} else {
-				err = sn.timelineDays(ctx, c, rs, sel, exact, d1)
-			}
-			if err != nil {
+			if err := sn.timelineDays(ctx, c, rs, sel, exact, d1); err != nil {
 				return err
 			}
 		}
@@ -270,28 +263,17 @@ func srcDayQuery(sel *srcSel, rs *ruleSet, cols, tail string) string {
 }
 
 // timelineDays adds the per-day sums of days [d0, d1), all of them after
-// 1970-01-01, to day or week buckets.
+// 1970-01-01, to day or week buckets: from src_day for the sources sel
+// selects, or from alert_day, which holds every alert with or without a
+// source, when sel selects them all.
 func (sn snap) timelineDays(ctx context.Context, c *analytics.TimelineCounter, rs *ruleSet, sel *srcSel, d0, d1 int64) error {
-	rows, err := sn.tx.QueryContext(ctx, srcDayQuery(sel, rs, "day, rule, SUM(count)", " GROUP BY day, rule"), d0, d1)
-	if err != nil {
-		return err
+	var query string
+	if sel.all {
+		query = "SELECT day, rule, SUM(count) FROM alert_day WHERE day >= ? AND day < ?" + rs.sqlIn + " GROUP BY day, rule"
+	} else {
+		query = srcDayQuery(sel, rs, "day, rule, SUM(count)", " GROUP BY day, rule")
 	}
-	defer rows.Close()
-	var day, n int64
-	var rule int32
-	for rows.Next() {
-		if err := rows.Scan(&day, &rule, &n); err != nil {
-			return err
-		}
-		c.AddCount(dayStart(day), rs.info[rule].level, n)
-	}
-	return rows.Err()
-}
-
-// timelineAllDays adds the per-day sums of every alert of days [d0, d1),
-// all of them after 1970-01-01, from alert_day.
-func (sn snap) timelineAllDays(ctx context.Context, c *analytics.TimelineCounter, rs *ruleSet, d0, d1 int64) error {
-	rows, err := sn.tx.QueryContext(ctx, "SELECT day, rule, SUM(count) FROM alert_day WHERE day >= ? AND day < ?"+rs.sqlIn+" GROUP BY day, rule", d0, d1)
+	rows, err := sn.tx.QueryContext(ctx, query, d0, d1)
 	if err != nil {
 		return err
 	}

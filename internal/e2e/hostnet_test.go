@@ -3,19 +3,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +75,7 @@ func newHostNet(t *testing.T, names ...string) *hostNet {
 	n := &hostNet{sw: "rampart-" + id + "-sw", hosts: map[string]*hostNS{}}
 	t.Cleanup(func() {
 		for _, ns := range append(n.namespaces(), n.sw) {
-			if err := ipCmd("netns", "delete", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
+			if err := netns.IP("netns", "delete", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
 				t.Errorf("hostnet: %v", err)
 			}
 		}
@@ -111,7 +108,7 @@ func newHostNet(t *testing.T, names ...string) *hostNet {
 		)
 	}
 	for _, s := range steps {
-		if err := ipCmd(s...); err != nil {
+		if err := netns.IP(s...); err != nil {
 			t.Fatalf("hostnet: %v", err)
 		}
 	}
@@ -147,14 +144,14 @@ func (n *hostNet) addAddr(t *testing.T, name string, a netip.Addr) {
 		args = append(args, "nodad")
 		via = h.v6
 	}
-	if err := ipCmd(args...); err != nil {
+	if err := netns.IP(args...); err != nil {
 		t.Fatalf("hostnet: %v", err)
 	}
 	for _, other := range n.order {
 		if other == name {
 			continue
 		}
-		if err := ipCmd("-n", n.hosts[other].ns, "route", "add", p.String(), "via", via.String(), "dev", "eth0"); err != nil {
+		if err := netns.IP("-n", n.hosts[other].ns, "route", "add", p.String(), "via", via.String(), "dev", "eth0"); err != nil {
 			t.Fatalf("hostnet: %v", err)
 		}
 	}
@@ -162,43 +159,11 @@ func (n *hostNet) addAddr(t *testing.T, name string, a netip.Addr) {
 
 // serve runs a TCP service on port in host name (both addresses) until
 // t.Cleanup: it accepts and closes, a completed handshake being all the
-// dials check. The sockets belong to the host's namespace, so its
-// firewall filters them, while the accept loops run in the test process.
+// dials check.
 func (n *hostNet) serve(t *testing.T, name string, port uint16) {
 	t.Helper()
 	h := n.host(t, name)
-	var lns []net.Listener
-	err := netns.Do(h.ns, func() error {
-		for _, a := range []netip.Addr{h.v4, h.v6} {
-			ln, err := net.Listen("tcp", netip.AddrPortFrom(a, port).String())
-			if err != nil {
-				return err
-			}
-			lns = append(lns, ln)
-		}
-		return nil
-	})
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-		wg.Wait()
-	})
-	if err != nil {
-		t.Fatalf("hostnet: serve in %s: %v", name, err)
-	}
-	for _, ln := range lns {
-		wg.Go(func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		})
-	}
+	netns.ServeTCP(t, h.ns, port, h.v4, h.v6)
 }
 
 // dial connects from host name with source address src to dst and reports
@@ -209,17 +174,7 @@ func (n *hostNet) dial(name string, src netip.Addr, dst netip.AddrPort, timeout 
 	if !ok {
 		return fmt.Errorf("no host %q", name)
 	}
-	return netns.Do(h.ns, func() error {
-		d := net.Dialer{Timeout: timeout}
-		if src.IsValid() {
-			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
-		}
-		c, err := d.Dial("tcp", dst.String())
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	})
+	return netns.DialTCP(h.ns, src, dst, timeout)
 }
 
 // dialer returns a DialContext that opens its sockets in namespace ns.
@@ -239,18 +194,4 @@ func dialer(ns string) func(ctx context.Context, network, addr string) (net.Conn
 func (n *hostNet) client(t testing.TB, name string) *http.Client {
 	h := n.host(t, name)
 	return &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DialContext: dialer(h.ns), DisableKeepAlives: true}}
-}
-
-// ipCmd runs ip(8); the error carries the command and its stderr.
-func ipCmd(args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "ip", args...)
-	cmd.Stdout = io.Discard
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
 }

@@ -120,44 +120,56 @@ func (s *Server) addDecision(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	d, err := s.manualBan(r.Context(), tok.Name, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, d)
+	return nil
+}
+
+// manualBan validates and stores a manual ban for POST
+// /v1/admin/decisions and the UI's ban form alike, so the two cannot
+// drift: the same checks, messages, metrics and policy memory.
+func (s *Server) manualBan(ctx context.Context, author string, req api.DecisionRequest) (api.Decision, error) {
 	p, err := parseValue(req.Value)
 	if err != nil {
-		return badRequest("value %q: not an address or CIDR prefix", req.Value)
+		return api.Decision{}, badRequest("value %q: not an address or CIDR prefix", req.Value)
 	}
 	if req.Action != "" && req.Action != "ban" {
-		return badRequest("action %q: only ban (lift a ban by deleting its decision)", req.Action)
+		return api.Decision{}, badRequest("action %q: only ban (lift a ban by deleting its decision)", req.Action)
 	}
 	if req.Reason == "" {
-		return badRequest("reason: required")
+		return api.Decision{}, badRequest("reason: required")
 	}
 	if n, ok := overlaps(p, s.opts.Never); ok {
-		return &httpError{status: http.StatusUnprocessableEntity, msg: "value " + p.String() + " overlaps " + n.String() + ", which is never banned (allowlist or local networks)"}
+		return api.Decision{}, &httpError{status: http.StatusUnprocessableEntity, msg: "value " + p.String() + " overlaps " + n.String() + ", which is never banned (allowlist or local networks)"}
 	}
 	if n, ok := overlaps(p, s.opts.Management); ok && !req.Force {
-		return &httpError{status: http.StatusUnprocessableEntity, msg: "value " + p.String() + " overlaps management network " + n.String() + ": add force to ban it anyway"}
+		return api.Decision{}, &httpError{status: http.StatusUnprocessableEntity, msg: "value " + p.String() + " overlaps management network " + n.String() + ": add force to ban it anyway"}
 	}
 	now := s.now()
 	var exp time.Time
 	switch {
 	case req.Permanent && req.Duration != "":
-		return badRequest("duration and permanent: give one")
+		return api.Decision{}, badRequest("duration and permanent: give one")
 	case req.Permanent:
 	case req.Duration == "":
-		return badRequest("duration: required (or permanent)")
+		return api.Decision{}, badRequest("duration: required (or permanent)")
 	default:
-		d, err := time.ParseDuration(req.Duration)
-		if err != nil || d <= 0 {
-			return badRequest("duration %q: want a positive Go duration such as 1h", req.Duration)
+		dur, err := time.ParseDuration(req.Duration)
+		if err != nil || dur <= 0 {
+			return api.Decision{}, badRequest("duration %q: want a positive Go duration such as 1h", req.Duration)
 		}
-		exp = now.Add(d)
+		exp = now.Add(dur)
 	}
-	d := api.Decision{Value: p, Action: "ban", Origin: "manual", Reason: req.Reason, Author: tok.Name, Expires: exp}
+	d := api.Decision{Value: p, Action: "ban", Origin: "manual", Reason: req.Reason, Author: author, Expires: exp}
 	if req.Force {
 		d.Why = map[string]any{"forced": true}
 	}
-	stored, version, err := s.db.AddDecisions(r.Context(), []api.Decision{d}, now)
+	stored, version, err := s.db.AddDecisions(ctx, []api.Decision{d}, now)
 	if err != nil {
-		return err
+		return api.Decision{}, err
 	}
 	s.listChanged(version)
 	s.metrics.decisions.WithLabelValues("manual").Inc()
@@ -166,9 +178,8 @@ func (s *Server) addDecision(w http.ResponseWriter, r *http.Request) error {
 		s.engine.NoteBan(p.Addr(), exp)
 		s.mu.Unlock()
 	}
-	s.log.Info("manual ban", "value", p, "expires", exp, "author", tok.Name, "reason", req.Reason, "forced", req.Force)
-	writeJSON(w, http.StatusCreated, stored[0])
-	return nil
+	s.log.Info("manual ban", "value", p, "expires", exp, "author", author, "reason", req.Reason, "forced", req.Force)
+	return stored[0], nil
 }
 
 func (s *Server) deleteDecision(w http.ResponseWriter, r *http.Request) error {
@@ -184,9 +195,20 @@ func (s *Server) deleteDecision(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return notFound(err)
 	}
-	version, err := s.db.DeleteDecision(r.Context(), id, s.now())
-	if err != nil {
+	if err := s.liftDecision(r.Context(), d, tok.Name); err != nil {
 		return notFound(err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// liftDecision ends decision d now for DELETE /v1/admin/decisions/{id} and
+// the UI's unban alike: the list version, the policy memory and the log
+// line (with logAttrs). serverdb.ErrNotFound: d is already lifted.
+func (s *Server) liftDecision(ctx context.Context, d api.Decision, author string, logAttrs ...any) error {
+	version, err := s.db.DeleteDecision(ctx, d.ID, s.now())
+	if err != nil {
+		return err
 	}
 	s.listChanged(version)
 	if d.Value.IsSingleIP() {
@@ -194,8 +216,7 @@ func (s *Server) deleteDecision(w http.ResponseWriter, r *http.Request) error {
 		s.engine.NoteUnban(d.Value.Addr())
 		s.mu.Unlock()
 	}
-	s.log.Info("decision deleted", "decision", id, "value", d.Value, "author", tok.Name)
-	w.WriteHeader(http.StatusNoContent)
+	s.log.Info("decision deleted", append([]any{"decision", d.ID, "value", d.Value, "author", author}, logAttrs...)...)
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/serverdb"
@@ -138,76 +137,12 @@ func (d uiDecisions) Unban(ctx context.Context, author string, id int64) (api.De
 	if err != nil {
 		return api.Decision{}, err
 	}
-	version, err := d.s.db.DeleteDecision(ctx, id, d.s.now())
+	err = d.s.liftDecision(ctx, dec, author, "via", "ui")
 	if errors.Is(err, serverdb.ErrNotFound) {
 		return api.Decision{}, &web.UserError{Msg: "That decision is already lifted."}
 	}
 	if err != nil {
 		return api.Decision{}, err
 	}
-	d.s.listChanged(version)
-	if dec.Value.IsSingleIP() {
-		d.s.mu.Lock()
-		d.s.engine.NoteUnban(dec.Value.Addr())
-		d.s.mu.Unlock()
-	}
-	d.s.log.Info("decision deleted", "decision", id, "value", dec.Value, "author", author, "via", "ui")
 	return dec, nil
-}
-
-// manualBan validates and stores a manual ban as addDecision does (same
-// checks, messages, metrics and policy memory).
-//
-// TODO(lead): addDecision could call this after decoding, so the two
-// paths cannot drift; it lives here because this helper may not edit
-// admin.go.
-func (s *Server) manualBan(ctx context.Context, author string, req api.DecisionRequest) (api.Decision, error) {
-	p, err := parseValue(req.Value)
-	if err != nil {
-		return api.Decision{}, badRequest("value %q: not an address or CIDR prefix", req.Value)
-	}
-	if req.Action != "" && req.Action != "ban" {
-		return api.Decision{}, badRequest("action %q: only ban (lift a ban by deleting its decision)", req.Action)
-	}
-	if req.Reason == "" {
-		return api.Decision{}, badRequest("reason: required")
-	}
-	if n, ok := overlaps(p, s.opts.Never); ok {
-		return api.Decision{}, &httpError{status: http.StatusUnprocessableEntity, msg: "value " + p.String() + " overlaps " + n.String() + ", which is never banned (allowlist or local networks)"}
-	}
-	if n, ok := overlaps(p, s.opts.Management); ok && !req.Force {
-		return api.Decision{}, &httpError{status: http.StatusUnprocessableEntity, msg: "value " + p.String() + " overlaps management network " + n.String() + ": add force to ban it anyway"}
-	}
-	now := s.now()
-	var exp time.Time
-	switch {
-	case req.Permanent && req.Duration != "":
-		return api.Decision{}, badRequest("duration and permanent: give one")
-	case req.Permanent:
-	case req.Duration == "":
-		return api.Decision{}, badRequest("duration: required (or permanent)")
-	default:
-		dur, err := time.ParseDuration(req.Duration)
-		if err != nil || dur <= 0 {
-			return api.Decision{}, badRequest("duration %q: want a positive Go duration such as 1h", req.Duration)
-		}
-		exp = now.Add(dur)
-	}
-	d := api.Decision{Value: p, Action: "ban", Origin: "manual", Reason: req.Reason, Author: author, Expires: exp}
-	if req.Force {
-		d.Why = map[string]any{"forced": true}
-	}
-	stored, version, err := s.db.AddDecisions(ctx, []api.Decision{d}, now)
-	if err != nil {
-		return api.Decision{}, err
-	}
-	s.listChanged(version)
-	s.metrics.decisions.WithLabelValues("manual").Inc()
-	if p.IsSingleIP() {
-		s.mu.Lock()
-		s.engine.NoteBan(p.Addr(), exp)
-		s.mu.Unlock()
-	}
-	s.log.Info("manual ban", "value", p, "expires", exp, "author", author, "reason", req.Reason, "forced", req.Force)
-	return stored[0], nil
 }

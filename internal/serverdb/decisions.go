@@ -220,16 +220,7 @@ func (d *DB) Decisions(ctx context.Context, f DecisionFilter) ([]api.Decision, e
 	if err != nil {
 		return nil, fmt.Errorf("list decisions: %w", err)
 	}
-	defer rows.Close()
-	var out []api.Decision
-	for rows.Next() {
-		dec, err := scanDecision(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dec)
-	}
-	return out, rows.Err()
+	return scanDecisions(rows)
 }
 
 // Decision returns one decision.
@@ -246,6 +237,20 @@ func (d *DB) Decision(ctx context.Context, id int64) (api.Decision, error) {
 		return api.Decision{}, ErrNotFound
 	}
 	return scanDecision(rows)
+}
+
+// scanDecisions reads every row of rows (decisionCols) and closes it.
+func scanDecisions(rows *sql.Rows) ([]api.Decision, error) {
+	defer rows.Close()
+	var out []api.Decision
+	for rows.Next() {
+		dec, err := scanDecision(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dec)
+	}
+	return out, rows.Err()
 }
 
 func scanDecision(rows *sql.Rows) (api.Decision, error) {
@@ -278,14 +283,5 @@ func (d *DB) PolicyBans(ctx context.Context, src netip.Addr, since time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []api.Decision
-	for rows.Next() {
-		dec, err := scanDecision(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dec)
-	}
-	return out, rows.Err()
+	return scanDecisions(rows)
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/openrdap/rdap"
 	"go4.org/netipx"
@@ -22,7 +21,6 @@ import (
 const (
 	maxEntityDepth = 8
 	maxEntities    = 500
-	maxFieldRunes  = 200
 )
 
 // Parse reads an RDAP answer (the body of <server>/ip/<addr>) into the
@@ -70,23 +68,23 @@ func Parse(addr netip.Addr, body []byte, server string) (con abuse.Contact, err 
 	con = abuse.Contact{
 		Addr:     addr,
 		Range:    rng,
-		NetName:  clean(n.Name),
-		Country:  country(n.Country),
+		NetName:  abuse.CleanField(n.Name),
+		Country:  abuse.CountryCode(n.Country),
 		Registry: registryName(n.Port43, server),
 		Source:   "rdap",
 		Server:   server,
 	}
 	if con.NetName == "" {
-		con.NetName = clean(n.Handle)
+		con.NetName = abuse.CleanField(n.Handle)
 	}
 	emails, org := walkEntities(n.Entities)
 	con.Org = org
 	if con.Org == "" {
 		con.Org = remarkDescription(n.Remarks)
 	}
-	if !otherRegistry(con.NetName) {
+	if !abuse.OtherRegistry(con.NetName) {
 		for _, e := range emails {
-			if !placeholderEmail(e) {
+			if !abuse.PlaceholderEmail(e) {
 				con.Emails = append(con.Emails, e)
 			}
 		}
@@ -230,9 +228,9 @@ func walkEntities(top []rdap.Entity) (emails []string, org string) {
 		}
 		if org == "" && hasRole(e, "registrant") {
 			if v := vcard(e); v != nil {
-				org = clean(v.Name())
+				org = abuse.CleanField(v.Name())
 				if org == "" {
-					org = clean(v.Org())
+					org = abuse.CleanField(v.Org())
 				}
 			}
 		}
@@ -285,51 +283,12 @@ func entityEmails(e *rdap.Entity) []string {
 	var out []string
 	for _, p := range v.Get("email") {
 		for _, s := range p.Values() {
-			if m, ok := normalEmail(s); ok && !slices.Contains(out, m) {
+			if m, ok := abuse.NormalEmail(s); ok && !slices.Contains(out, m) {
 				out = append(out, m)
 			}
 		}
 	}
 	return out
-}
-
-// normalEmail lower-cases a mailbox and checks its shape: one @, a dotted
-// domain, no spaces or controls, at most 254 bytes.
-func normalEmail(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if len(s) >= 7 && strings.EqualFold(s[:7], "mailto:") {
-		s = s[7:]
-	}
-	s = strings.ToLower(s)
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || len(s) > 254 || strings.Contains(domain, "@") ||
-		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		return "", false
-	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`<>()[],;:\"`, r) {
-			return "", false
-		}
-	}
-	return s, true
-}
-
-// placeholderEmail reports whether a registry puts the address where it
-// does not hold the data; a report sent there reaches no one who can act.
-func placeholderEmail(m string) bool {
-	switch m {
-	case "search-apnic-not-arin@apnic.net", "helpdesk@apnic.net", "abuse@lacnic.net":
-		return true
-	}
-	return false
-}
-
-// otherRegistry reports whether a network name means "this registry does
-// not manage the space": its contacts are the registry's own.
-func otherRegistry(netname string) bool {
-	n := strings.ToUpper(netname)
-	return n == "NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK" || n == "ERX-NETBLOCK" ||
-		strings.HasPrefix(n, "IANA-NETBLOCK") || n == "IANA-BLK"
 }
 
 // remarkDescription returns the first line of a remark titled
@@ -338,50 +297,7 @@ func otherRegistry(netname string) bool {
 func remarkDescription(rs []rdap.Remark) string {
 	for _, r := range rs {
 		if strings.EqualFold(r.Title, "description") && len(r.Description) > 0 {
-			return clean(r.Description[0])
-		}
-	}
-	return ""
-}
-
-func country(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
-		return ""
-	}
-	return s
-}
-
-// registryOf names the registry whose whois or RDAP host h is, "" for an
-// unknown host.
-func registryOf(h string) string {
-	registries := [...]struct{ domain, name string }{
-		{"arin.net", "ARIN"},
-		{"ripe.net", "RIPE"},
-		{"apnic.net", "APNIC"},
-		{"lacnic.net", "LACNIC"},
-		{"afrinic.net", "AFRINIC"},
-		{"nic.ad.jp", "JPNIC"},
-		{"jpnic.net", "JPNIC"},
-		{"kisa.or.kr", "KRNIC"},
-		{"krnic.net", "KRNIC"},
-		{"nic.or.kr", "KRNIC"},
-		{"twnic.net.tw", "TWNIC"},
-		{"twnic.tw", "TWNIC"},
-		{"cnnic.cn", "CNNIC"},
-		{"cnnic.net.cn", "CNNIC"},
-		{"idnic.net", "IDNIC"},
-		{"registro.br", "NIC.BR"},
-		{"nic.br", "NIC.BR"},
-		{"nic.mx", "NIC.MX"},
-	}
-	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
-	if h == "" {
-		return ""
-	}
-	for _, r := range registries {
-		if h == r.domain || strings.HasSuffix(h, "."+r.domain) {
-			return r.name
+			return abuse.CleanField(r.Description[0])
 		}
 	}
 	return ""
@@ -392,11 +308,11 @@ func registryOf(h string) string {
 // answered; an unknown host is given as is.
 func registryName(port43, server string) string {
 	for _, h := range []string{port43, hostOf(server)} {
-		if r := registryOf(h); r != "" {
+		if r := abuse.RegistryOf(h); r != "" {
 			return r
 		}
 	}
-	if h := clean(port43); h != "" {
+	if h := abuse.CleanField(port43); h != "" {
 		return h
 	}
 	return hostOf(server)
@@ -408,22 +324,6 @@ func hostOf(raw string) string {
 		return ""
 	}
 	return u.Hostname()
-}
-
-// clean trims a registry's free text, drops control characters and bounds
-// its length.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > maxFieldRunes {
-		s = string(r[:maxFieldRunes]) + "..."
-	}
-	return s
 }
 
 // quoteShort quotes s, cut to 100 bytes, for error messages.
@@ -444,5 +344,5 @@ func errorTitle(body []byte) string {
 	if json.Unmarshal(body, &e) != nil {
 		return ""
 	}
-	return clean(strings.Join(append([]string{e.Title}, e.Description...), " "))
+	return abuse.CleanField(strings.Join(append([]string{e.Title}, e.Description...), " "))
 }

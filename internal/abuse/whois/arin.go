@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go4.org/netipx"
+
+	"github.com/rampart-ids/rampart/internal/abuse"
 )
 
 // The ARIN dialect ("n + ADDR"): one record per network (NetRange, CIDR,
@@ -69,16 +71,16 @@ func readARIN(lines []string) answer {
 		}
 		switch key {
 		case "NetName":
-			cur.name = clean(val)
+			cur.name = abuse.CleanField(val)
 		case "Organization", "Customer":
 			if cur.org == "" {
-				cur.org = clean(arinHandleRE.ReplaceAllString(val, ""))
+				cur.org = abuse.CleanField(arinHandleRE.ReplaceAllString(val, ""))
 			}
 		case "OrgName", "CustName":
-			cur.org = clean(val)
+			cur.org = abuse.CleanField(val)
 		case "Country":
 			if cur.country == "" {
-				cur.country = country(val)
+				cur.country = abuse.CountryCode(val)
 			}
 		case "OrgAbuseEmail":
 			cur.orgAbuse = emailsIn(cur.orgAbuse, val)

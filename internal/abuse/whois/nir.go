@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go4.org/netipx"
+
+	"github.com/rampart-ids/rampart/internal/abuse"
 )
 
 // The JPNIC dialect ("ADDR/e", English): "a. [Network Number]  value"
@@ -45,9 +47,9 @@ func readJPNIC(lines []string) answer {
 					n.rng = r
 				}
 			case "network name":
-				n.name = clean(val)
+				n.name = abuse.CleanField(val)
 			case "organization":
-				n.org = clean(val)
+				n.org = abuse.CleanField(val)
 			case "abuse":
 				n.emails = emailsIn(n.emails, val)
 			default:
@@ -145,11 +147,11 @@ func readKRNIC(lines []string) answer {
 			cur.emails = emailsIn(cur.emails, val)
 		case key == "organization name" || key == "org name":
 			if cur.org == "" {
-				cur.org = clean(val)
+				cur.org = abuse.CleanField(val)
 			}
 		case key == "service name" || key == "network name":
 			if cur.name == "" {
-				cur.name = clean(val)
+				cur.name = abuse.CleanField(val)
 			}
 		}
 	}

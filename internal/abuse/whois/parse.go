@@ -16,12 +16,9 @@ import (
 	"github.com/rampart-ids/rampart/internal/abuse"
 )
 
-// Bounds on what is taken from one answer: names are cut, and no registry
-// lists more mailboxes than this for one network.
-const (
-	maxFieldRunes = 200
-	maxEmails     = 16
-)
+// maxEmails bounds what is taken from one answer: no registry lists more
+// mailboxes than this for one network.
+const maxEmails = 16
 
 // Referral is where an answer points next.
 type Referral struct {
@@ -119,7 +116,7 @@ func Parse(server string, resp []byte, addr netip.Addr) (abuse.Contact, Referral
 			if con.Country == "" {
 				con.Country = n.country
 			}
-			if len(con.Emails) == 0 && !otherRegistry(n.name) {
+			if len(con.Emails) == 0 && !abuse.OtherRegistry(n.name) {
 				con.Emails = n.emails
 			}
 		}
@@ -398,80 +395,11 @@ func emailsIn(dst []string, s string) []string {
 		if !strings.Contains(f, "@") {
 			continue
 		}
-		if m, ok := normalEmail(strings.TrimRight(f, ".:")); ok && !placeholderEmail(m) && !slices.Contains(dst, m) {
+		if m, ok := abuse.NormalEmail(strings.TrimRight(f, ".:")); ok && !abuse.PlaceholderEmail(m) && !slices.Contains(dst, m) {
 			dst = append(dst, m)
 		}
 	}
 	return dst
-}
-
-// normalEmail lower-cases a mailbox and checks its shape: one @, a dotted
-// domain, no spaces or controls, at most 254 bytes.
-func normalEmail(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if len(s) >= 7 && strings.EqualFold(s[:7], "mailto:") {
-		s = s[7:]
-	}
-	s = strings.ToLower(s)
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || len(s) > 254 || strings.Contains(domain, "@") ||
-		!strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", false
-	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`<>()[],;:\"`, r) {
-			return "", false
-		}
-	}
-	return s, true
-}
-
-// placeholderEmail reports whether a registry puts the address where it
-// does not hold the data; a report sent there reaches no one who can act.
-func placeholderEmail(m string) bool {
-	switch m {
-	case "search-apnic-not-arin@apnic.net", "helpdesk@apnic.net", "abuse@lacnic.net":
-		return true
-	}
-	return false
-}
-
-// otherRegistry reports whether a network name means "this registry does
-// not manage the space": its contacts are the registry's own.
-func otherRegistry(netname string) bool {
-	n := strings.ToUpper(netname)
-	return n == "NON-RIPE-NCC-MANAGED-ADDRESS-BLOCK" || n == "ERX-NETBLOCK" ||
-		strings.HasPrefix(n, "IANA-NETBLOCK") || n == "IANA-BLK" || n == "IANA-BLOCK"
-}
-
-// registryOf names the registry whose whois host h is, "" for an unknown
-// host.
-func registryOf(h string) string {
-	registries := [...]struct{ domain, name string }{
-		{"iana.org", "IANA"},
-		{"arin.net", "ARIN"},
-		{"ripe.net", "RIPE"},
-		{"apnic.net", "APNIC"},
-		{"lacnic.net", "LACNIC"},
-		{"afrinic.net", "AFRINIC"},
-		{"nic.ad.jp", "JPNIC"},
-		{"kisa.or.kr", "KRNIC"},
-		{"nic.or.kr", "KRNIC"},
-		{"twnic.net.tw", "TWNIC"},
-		{"cnnic.cn", "CNNIC"},
-		{"cnnic.net.cn", "CNNIC"},
-		{"idnic.net", "IDNIC"},
-		{"registro.br", "NIC.BR"},
-		{"nic.br", "NIC.BR"},
-		{"nic.mx", "NIC.MX"},
-	}
-	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
-	for _, r := range registries {
-		if h != "" && (h == r.domain || strings.HasSuffix(h, "."+r.domain)) {
-			return r.name
-		}
-	}
-	return ""
 }
 
 // sourceRegistry names the registry of an RPSL source: value ("RIPE",
@@ -495,7 +423,7 @@ func registryName(server, source, banner string) string {
 	if err != nil {
 		host = server
 	}
-	if r := registryOf(host); r != "" {
+	if r := abuse.RegistryOf(host); r != "" {
 		return r
 	}
 	if r := sourceRegistry(source); r != "" {
@@ -509,29 +437,6 @@ func sameServer(a, b string) bool {
 	x, err1 := hostPort(a)
 	y, err2 := hostPort(b)
 	return err1 == nil && err2 == nil && x == y
-}
-
-// clean makes a value printable on one line and bounds its length.
-func clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > maxFieldRunes {
-		s = string(r[:maxFieldRunes]) + "..."
-	}
-	return s
-}
-
-func country(s string) string {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
-		return ""
-	}
-	return s
 }
 
 // quoteShort quotes s, cut to 60 bytes, for error messages.

@@ -4,6 +4,8 @@ import (
 	"net"
 	"regexp"
 	"strings"
+
+	"github.com/rampart-ids/rampart/internal/abuse"
 )
 
 // The RPSL dialect: objects of "key: value" lines separated by blank lines,
@@ -97,7 +99,7 @@ func readRPSL(lines []string, server string) answer {
 			// own line names the server that answered.
 			if m := resourceRE.FindStringSubmatch(l); m != nil {
 				host := strings.ToLower(m[1])
-				if h := hostOnly(host); !strings.EqualFold(h, hostOnly(server)) && registryOf(h) != "LACNIC" {
+				if h := hostOnly(host); !strings.EqualFold(h, hostOnly(server)) && abuse.RegistryOf(h) != "LACNIC" {
 					a.referral = Referral{Server: host, Detail: true}
 				}
 			}
@@ -170,8 +172,8 @@ func readRPSL(lines []string, server string) answer {
 		}
 		n := network{
 			rng:     r,
-			name:    clean(o.get("netname")),
-			country: country(o.get("country")),
+			name:    abuse.CleanField(o.get("netname")),
+			country: abuse.CountryCode(o.get("country")),
 			source:  o.get("source"),
 		}
 		n.org = rpslOrg(o, byKey)
@@ -206,13 +208,13 @@ func hostOnly(s string) string {
 func rpslOrg(o *object, byKey map[string]*object) string {
 	if h := o.get("org"); h != "" {
 		if org := byKey[strings.ToUpper(h)]; org != nil && org.kind() == "organisation" {
-			if v := clean(org.get("org-name")); v != "" {
+			if v := abuse.CleanField(org.get("org-name")); v != "" {
 				return v
 			}
 		}
 	}
 	for _, k := range []string{"owner", "org-name", "organisation", "descr"} {
-		if v := clean(o.get(k)); v != "" {
+		if v := abuse.CleanField(o.get(k)); v != "" {
 			return v
 		}
 	}

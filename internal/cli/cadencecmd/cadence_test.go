@@ -1,9 +1,7 @@
 package cadencecmd
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,35 +19,15 @@ import (
 	"github.com/rampart-ids/rampart/internal/ossec/ossecdb/ossecdbtest"
 )
 
-// env is a test's files: the planted alerts.log, a config whose ossec_dir
-// has no ossec.conf, and a store path.
-type env struct {
-	dir, log, config, store string
-}
+// env is a test's files (cadencetest.Env) and runs "rampart cadence" over
+// them.
+type env struct{ cadencetest.Env }
 
-func newEnv(t *testing.T) env {
-	t.Helper()
-	dir := t.TempDir()
-	e := env{dir: dir, log: cadencetest.WriteLog(t, dir), config: filepath.Join(dir, "rampart.toml"), store: filepath.Join(dir, "store.db")}
-	if err := os.WriteFile(e.config, []byte("ossec_dir = \""+filepath.Join(dir, "ossec")+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
+func newEnv(t *testing.T) env { return env{cadencetest.NewEnv(t)} }
 
 func (e env) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	f := &cmdutil.Factory{Out: &out, Err: &errb, ConfigPath: e.config, StorePath: e.store,
-		Now: func() time.Time { return cadencetest.Start.AddDate(0, 1, 0) }, Getenv: func(string) string { return "" }}
-	defer f.Close()
-	cmd := New(f)
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err = cmd.ExecuteContext(t.Context())
-	return out.String(), errb.String(), err
+	return e.Run(t, New, args...)
 }
 
 func decode(t *testing.T, out string) []Row {
@@ -83,7 +61,7 @@ func TestFlagged(t *testing.T) {
 	}{
 		{"no ossec.conf: the 600 s default", nil,
 			map[string]int64{r600: 600, m600: 600, wl: 600},
-			[]string{"ossec.conf " + filepath.Join(e.dir, "ossec", "etc", "ossec.conf") + " not found", "using the 600 s default", "3 flagged of"}},
+			[]string{"ossec.conf " + filepath.Join(e.Dir, "ossec", "etc", "ossec.conf") + " not found", "using the 600 s default", "3 flagged of"}},
 		{"ossec.conf", []string{"--ossec-conf", "testdata/ossec.conf"},
 			// The manager's blocks escalate; the whitelisted source is
 			// never blocked.
@@ -110,7 +88,7 @@ func TestFlagged(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, err := e.run(t, append([]string{"--alerts", e.log, "--format", "json"}, tt.args...)...)
+			out, errOut, err := e.run(t, append([]string{"--alerts", e.Log, "--format", "json"}, tt.args...)...)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, errOut)
 			}
@@ -132,7 +110,7 @@ func TestFlagged(t *testing.T) {
 
 func TestAll(t *testing.T) {
 	e := newEnv(t)
-	out, _, err := e.run(t, "--alerts", e.log, "--ossec-conf", "testdata/ossec.conf", "--all", "--format", "json")
+	out, _, err := e.run(t, "--alerts", e.Log, "--ossec-conf", "testdata/ossec.conf", "--all", "--format", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +148,7 @@ func TestAll(t *testing.T) {
 		t.Errorf("manager returner: %+v (block %d)", r, *r.BlockSeconds)
 	}
 
-	table, _, err := e.run(t, "--alerts", e.log, "--ossec-conf", "testdata/ossec.conf", "--all")
+	table, _, err := e.run(t, "--alerts", e.Log, "--ossec-conf", "testdata/ossec.conf", "--all")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,12 +159,12 @@ func TestAll(t *testing.T) {
 // from the store's rollups as from the file.
 func TestStoreMatchesFiles(t *testing.T) {
 	e := newEnv(t)
-	s, err := alertdb.Open(t.Context(), e.store, nil)
+	s, err := alertdb.Open(t.Context(), e.Store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	im := &ingest.Importer{Store: s, BatchSize: 500}
-	if _, err := im.ImportFile(t.Context(), e.log); err != nil {
+	if _, err := im.ImportFile(t.Context(), e.Log); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -198,7 +176,7 @@ func TestStoreMatchesFiles(t *testing.T) {
 		{"--since", cadencetest.Start.Add(3*time.Hour + 30*time.Minute).Format(time.RFC3339), "--until", "2026-10-02", "--all"},
 		{"--level", "6", "--all"},
 	} {
-		want, _, err := e.run(t, append([]string{"--alerts", e.log, "--format", "json"}, args...)...)
+		want, _, err := e.run(t, append([]string{"--alerts", e.Log, "--format", "json"}, args...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +212,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			out, _, err := e.run(t, append([]string{"--alerts", e.log}, tt.args...)...)
+			out, _, err := e.run(t, append([]string{"--alerts", e.Log}, tt.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want %q", err, tt.want)
 			}
@@ -250,7 +228,7 @@ func TestErrors(t *testing.T) {
 
 func TestMaxBan(t *testing.T) {
 	e := newEnv(t)
-	out, _, err := e.run(t, "--alerts", e.log, "--block", "3600s", "--max-ban", "1h", "--format", "json")
+	out, _, err := e.run(t, "--alerts", e.Log, "--block", "3600s", "--max-ban", "1h", "--format", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +247,7 @@ func TestDatabaseMatchesFiles(t *testing.T) {
 	}
 	e := newEnv(t)
 	args := []string{"--all", "--ossec-conf", "testdata/ossec.conf", "--scope", "all", "--format", "json"}
-	want, _, err := e.run(t, append([]string{"--alerts", e.log}, args...)...)
+	want, _, err := e.run(t, append([]string{"--alerts", e.Log}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

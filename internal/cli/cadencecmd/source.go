@@ -67,13 +67,13 @@ func RuleOf(a *ossec.Alert) cadence.Rule {
 
 // EachAlert streams every alert of an input that is read alert by alert
 // (alert files, the ossec-dbd database) to fn; handled is false for the
-// store. For files it counts what it reads into Files.Read, as
-// ingest.Files does, so that cmdutil.Input.Report tells of malformed
+// store. For files it counts what it reads into Files.Read
+// (ingest.Files.Each), so that cmdutil.Input.Report tells of malformed
 // alerts.
 func EachAlert(ctx context.Context, b cmdutil.Backend, fn func(*ossec.Alert)) (handled bool, err error) {
 	switch in := b.(type) {
 	case *ingest.Files:
-		return true, eachFileAlert(ctx, in, fn)
+		return true, in.Each(ctx, fn)
 	case *ossecdb.DB:
 		rows := in.Alerts(ctx, nil)
 		defer rows.Close()
@@ -83,30 +83,4 @@ func EachAlert(ctx context.Context, b cmdutil.Backend, fn func(*ossec.Alert)) (h
 		return true, rows.Err()
 	}
 	return false, nil
-}
-
-func eachFileAlert(ctx context.Context, files *ingest.Files, fn func(*ossec.Alert)) error {
-	for _, p := range files.Paths {
-		f, err := ingest.OpenFile(p, ingest.ReadOptions{Problems: files.Problems})
-		if err != nil {
-			return err
-		}
-		n := 0
-		for f.Reader.Next() {
-			fn(f.Reader.Alert())
-			if n++; n&0xfff == 0 && ctx.Err() != nil {
-				f.Close()
-				return ctx.Err()
-			}
-		}
-		err = f.Reader.Err()
-		c := f.Counts()
-		files.Read.Alerts += c.Alerts
-		files.Read.Malformed += c.Malformed
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

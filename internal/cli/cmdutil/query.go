@@ -81,14 +81,21 @@ func (q *QueryFlags) Filter(f *Factory, fs *pflag.FlagSet) (analytics.Filter, er
 // InScope returns the scope predicate from --scope and --local-nets (or
 // the config's local_networks).
 func (q *QueryFlags) InScope(f *Factory) (func(netip.Addr) bool, error) {
-	scope, err := ipclass.ParseScope(q.Scope)
+	return InScope(f, q.Scope, q.LocalNets, q.localNetsSet)
+}
+
+// InScope returns the predicate of the --scope value scope over the local
+// networks of the --local-nets value localNets when that flag was given
+// (localNetsSet), else of the config's local_networks.
+func InScope(f *Factory, scope, localNets string, localNetsSet bool) (func(netip.Addr) bool, error) {
+	sc, err := ipclass.ParseScope(scope)
 	if err != nil {
-		return nil, FlagError("scope", q.Scope, err)
+		return nil, FlagError("scope", scope, err)
 	}
 	var nets []netip.Prefix
-	if q.localNetsSet {
-		if nets, err = ipclass.ParseList(q.LocalNets); err != nil {
-			return nil, FlagError("local-nets", q.LocalNets, err)
+	if localNetsSet {
+		if nets, err = ipclass.ParseList(localNets); err != nil {
+			return nil, FlagError("local-nets", localNets, err)
 		}
 	} else {
 		c, err := f.Config()
@@ -101,7 +108,7 @@ func (q *QueryFlags) InScope(f *Factory) (func(netip.Addr) bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cls.InScope(scope), nil
+	return cls.InScope(sc), nil
 }
 
 // Backend opens the input the flags name: files, a database, or the store.

@@ -1,8 +1,11 @@
 package cmdutil
 
 import (
+	"time"
+
 	"github.com/spf13/pflag"
 
+	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/api/apiclient"
 )
 
@@ -30,4 +33,18 @@ func (s *ServerFlags) Client(f *Factory) (*apiclient.Client, error) {
 		tok = f.Getenv("RAMPART_TOKEN")
 	}
 	return apiclient.New(srv, tok)
+}
+
+// DecisionUntil is a decision's UNTIL column at now: its expiry (UTC,
+// RFC 3339), "permanent", "expired <time>" or "deleted <time>".
+func DecisionUntil(d api.Decision, now time.Time) string {
+	switch {
+	case !d.Deleted.IsZero():
+		return "deleted " + d.Deleted.UTC().Format(time.RFC3339)
+	case d.Expires.IsZero():
+		return "permanent"
+	case !d.Expires.After(now):
+		return "expired " + d.Expires.UTC().Format(time.RFC3339)
+	}
+	return d.Expires.UTC().Format(time.RFC3339)
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,7 +64,7 @@ func newList(f *cmdutil.Factory) *cobra.Command {
 			}
 			rows := make([][]string, len(ds))
 			for i, d := range ds {
-				rows[i] = []string{strconv.FormatInt(d.ID, 10), d.Value.String(), d.Origin, d.Rule, until(d, f.Now()), d.Author, d.Reason}
+				rows[i] = []string{strconv.FormatInt(d.ID, 10), d.Value.String(), d.Origin, d.Rule, cmdutil.DecisionUntil(d, f.Now()), d.Author, d.Reason}
 			}
 			return cmdutil.WriteTable(f.Out, []string{"ID", "VALUE", "ORIGIN", "RULE", "UNTIL", "AUTHOR", "REASON"}, rows)
 		},
@@ -77,18 +76,6 @@ func newList(f *cmdutil.Factory) *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 100, "at most `N` decisions")
 	cmd.Flags().StringVar(&format, "format", "table", "output: table or json")
 	return cmd
-}
-
-func until(d api.Decision, now time.Time) string {
-	switch {
-	case !d.Deleted.IsZero():
-		return "deleted " + d.Deleted.UTC().Format(time.RFC3339)
-	case d.Expires.IsZero():
-		return "permanent"
-	case !d.Expires.After(now):
-		return "expired " + d.Expires.UTC().Format(time.RFC3339)
-	}
-	return d.Expires.UTC().Format(time.RFC3339)
 }
 
 func newShow(f *cmdutil.Factory) *cobra.Command {
@@ -150,7 +137,7 @@ func newAdd(f *cmdutil.Factory) *cobra.Command {
 			if err := c.Do(cmd.Context(), "POST", "/v1/admin/decisions", req, &d); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(f.Out, "decision %d: ban %s until %s\n", d.ID, d.Value, until(d, f.Now()))
+			_, err = fmt.Fprintf(f.Out, "decision %d: ban %s until %s\n", d.ID, d.Value, cmdutil.DecisionUntil(d, f.Now()))
 			return err
 		},
 	}

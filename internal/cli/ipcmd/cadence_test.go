@@ -1,19 +1,15 @@
 package ipcmd
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rampart-ids/rampart/internal/alertdb"
 	"github.com/rampart-ids/rampart/internal/cli/cadencecmd/cadencetest"
-	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/goldentest"
 	"github.com/rampart-ids/rampart/internal/ingest"
 )
@@ -22,21 +18,19 @@ import (
 // alerts of level ≥ 6 for 600 s, with a white_list.
 const ossecConf = "../cadencecmd/testdata/ossec.conf"
 
-type cadenceEnv struct{ dir, log, config, store string }
+// cadenceEnv is cadencetest's files with the planted alerts imported
+// into the store, and runs "rampart ip" over them.
+type cadenceEnv struct{ cadencetest.Env }
 
 // newCadenceEnv writes the planted alerts and imports them into a store.
 func newCadenceEnv(t *testing.T) cadenceEnv {
 	t.Helper()
-	dir := t.TempDir()
-	e := cadenceEnv{dir: dir, log: cadencetest.WriteLog(t, dir), config: filepath.Join(dir, "rampart.toml"), store: filepath.Join(dir, "store.db")}
-	if err := os.WriteFile(e.config, []byte("ossec_dir = \""+filepath.Join(dir, "ossec")+"\"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := alertdb.Open(t.Context(), e.store, nil)
+	e := cadenceEnv{cadencetest.NewEnv(t)}
+	s, err := alertdb.Open(t.Context(), e.Store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&ingest.Importer{Store: s}).ImportFile(t.Context(), e.log); err != nil {
+	if _, err := (&ingest.Importer{Store: s}).ImportFile(t.Context(), e.Log); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -47,19 +41,11 @@ func newCadenceEnv(t *testing.T) cadenceEnv {
 
 func (e cadenceEnv) run(t *testing.T, args ...string) (string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	f := &cmdutil.Factory{Out: &out, Err: &errb, ConfigPath: e.config, StorePath: e.store,
-		Now: func() time.Time { return cadencetest.Start.AddDate(0, 1, 0) }, Getenv: func(string) string { return "" }}
-	defer f.Close()
-	cmd := New(f)
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	if err := cmd.ExecuteContext(t.Context()); err != nil {
-		t.Fatalf("ip %v: %v\n%s", args, err, errb.String())
+	out, errOut, err := e.Run(t, New, args...)
+	if err != nil {
+		t.Fatalf("ip %v: %v\n%s", args, err, errOut)
 	}
-	return out.String(), errb.String()
+	return out, errOut
 }
 
 func decodeReport(t *testing.T, out string) Report {
@@ -126,7 +112,7 @@ func TestCadenceJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{tt.addr, "--format", "json", "--limit", "3"}, tt.args...)
-			fromFile, _ := e.run(t, append(args, "--alerts", e.log)...)
+			fromFile, _ := e.run(t, append(args, "--alerts", e.Log)...)
 			fromStore, _ := e.run(t, args...)
 			rf, rs := decodeReport(t, fromFile), decodeReport(t, fromStore)
 			if rf.Cadence == nil {
@@ -151,7 +137,7 @@ func TestCadenceText(t *testing.T) {
 		{"whitelisted", cadencetest.Whitelisted.String(), []string{"--ossec-conf", ossecConf}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut := e.run(t, append([]string{tt.addr, "--alerts", e.log, "--limit", "1"}, tt.args...)...)
+			out, errOut := e.run(t, append([]string{tt.addr, "--alerts", e.Log, "--limit", "1"}, tt.args...)...)
 			goldentest.Check(t, filepath.Join("testdata", "cadence-"+tt.name+".golden"), []byte(out))
 			if tt.args == nil && !strings.Contains(errOut, "using the 600 s default") {
 				t.Errorf("stderr lacks the default:\n%s", errOut)

@@ -395,16 +395,7 @@ func writeDecisions(w io.Writer, ds []api.Decision, now time.Time) error {
 	}
 	rows := make([][]string, len(ds))
 	for i, d := range ds {
-		until := d.Expires.UTC().Format(time.RFC3339)
-		switch {
-		case !d.Deleted.IsZero():
-			until = "deleted " + d.Deleted.UTC().Format(time.RFC3339)
-		case d.Expires.IsZero():
-			until = "permanent"
-		case !d.Expires.After(now):
-			until = "expired " + until
-		}
-		rows[i] = []string{strconv.FormatInt(d.ID, 10), d.Value.String(), d.Origin, d.Rule, until, d.Reason}
+		rows[i] = []string{strconv.FormatInt(d.ID, 10), d.Value.String(), d.Origin, d.Rule, cmdutil.DecisionUntil(d, now), d.Reason}
 	}
 	return cmdutil.WriteTable(w, []string{"ID", "VALUE", "ORIGIN", "RULE", "UNTIL", "REASON"}, rows)
 }

@@ -33,7 +33,6 @@ import (
 	"github.com/rampart-ids/rampart/internal/atomicfile"
 	"github.com/rampart-ids/rampart/internal/cli/cadencecmd"
 	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
-	"github.com/rampart-ids/rampart/internal/ipclass"
 	"github.com/rampart-ids/rampart/internal/web"
 )
 
@@ -116,7 +115,7 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, o *Options) error {
 	if o.LookupTimeout <= 0 {
 		return cmdutil.FlagError("lookup-timeout", o.LookupTimeout.String(), errors.New("want a positive duration"))
 	}
-	inScope, err := scope(f, cmd, o)
+	inScope, err := cmdutil.InScope(f, o.Scope, o.LocalNets, cmd.Flags().Changed("local-nets"))
 	if err != nil {
 		return err
 	}
@@ -172,32 +171,6 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, o *Options) error {
 		o.Ready(ln.Addr())
 	}
 	return serve(ctx, ln, h, o, log)
-}
-
-// scope builds the source scope from --scope and --local-nets (or the
-// config's local_networks).
-func scope(f *cmdutil.Factory, cmd *cobra.Command, o *Options) (func(netip.Addr) bool, error) {
-	sc, err := ipclass.ParseScope(o.Scope)
-	if err != nil {
-		return nil, cmdutil.FlagError("scope", o.Scope, err)
-	}
-	var nets []netip.Prefix
-	if cmd.Flags().Changed("local-nets") {
-		if nets, err = ipclass.ParseList(o.LocalNets); err != nil {
-			return nil, cmdutil.FlagError("local-nets", o.LocalNets, err)
-		}
-	} else {
-		c, err := f.Config()
-		if err != nil {
-			return nil, err
-		}
-		nets = c.LocalNetworks
-	}
-	cls, err := ipclass.New(nets)
-	if err != nil {
-		return nil, err
-	}
-	return cls.InScope(sc), nil
 }
 
 // loadToken reads the token digest, or makes a new token (when the file

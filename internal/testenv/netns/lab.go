@@ -63,7 +63,7 @@ func New(t testing.TB) *Lab {
 	}
 	t.Cleanup(func() {
 		for _, ns := range []string{l.Client, l.Front} {
-			if err := ip("netns", "delete", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
+			if err := IP("netns", "delete", ns); err != nil && !strings.Contains(err.Error(), "No such file") {
 				t.Errorf("netns lab: %v", err)
 			}
 		}
@@ -89,7 +89,7 @@ func New(t testing.TB) *Lab {
 		)
 	}
 	for _, s := range steps {
-		if err := ip(s...); err != nil {
+		if err := IP(s...); err != nil {
 			t.Fatalf("netns lab: %v", err)
 		}
 	}
@@ -109,11 +109,11 @@ func (l *Lab) AddClientAddr(t testing.TB, p netip.Prefix) {
 		args = append(args, "nodad")
 		via = l.ClientV6
 	}
-	if err := ip(args...); err != nil {
+	if err := IP(args...); err != nil {
 		t.Fatalf("netns lab: %v", err)
 	}
 	// Replace, not add: two addresses of one prefix need the route once.
-	if err := ip("-n", l.Front, "route", "replace", p.Masked().String(), "via", via.String(), "dev", "eth0"); err != nil {
+	if err := IP("-n", l.Front, "route", "replace", p.Masked().String(), "via", via.String(), "dev", "eth0"); err != nil {
 		t.Fatalf("netns lab: %v", err)
 	}
 }
@@ -123,9 +123,25 @@ func (l *Lab) AddClientAddr(t testing.TB, p netip.Prefix) {
 // handshake is all the lab's dials check.
 func (l *Lab) Serve(t testing.TB, port uint16) {
 	t.Helper()
+	ServeTCP(t, l.Front, port, l.FrontV4, l.FrontV6)
+}
+
+// Dial connects from the Client namespace to dst with the source address
+// src, and reports whether the TCP handshake completed within timeout. A
+// dropped SYN shows as a timeout, a reject as a refused or unreachable error.
+func (l *Lab) Dial(src netip.Addr, dst netip.AddrPort, timeout time.Duration) error {
+	return DialTCP(l.Client, src, dst, timeout)
+}
+
+// ServeTCP runs a TCP server in namespace ns on each of addrs at port,
+// closed at t.Cleanup. It accepts connections and closes them at once. The
+// sockets belong to ns, so its firewall filters them, while the accept
+// loops run in the test process.
+func ServeTCP(t testing.TB, ns string, port uint16, addrs ...netip.Addr) {
+	t.Helper()
 	var lns []net.Listener
-	err := Do(l.Front, func() error {
-		for _, a := range []netip.Addr{l.FrontV4, l.FrontV6} {
+	err := Do(ns, func() error {
+		for _, a := range addrs {
 			ln, err := net.Listen("tcp", netip.AddrPortFrom(a, port).String())
 			if err != nil {
 				return err
@@ -142,7 +158,7 @@ func (l *Lab) Serve(t testing.TB, port uint16) {
 		wg.Wait()
 	})
 	if err != nil {
-		t.Fatalf("netns lab: serve in %s: %v", l.Front, err)
+		t.Fatalf("netns: serve in %s: %v", ns, err)
 	}
 	for _, ln := range lns {
 		wg.Go(func() {
@@ -157,12 +173,15 @@ func (l *Lab) Serve(t testing.TB, port uint16) {
 	}
 }
 
-// Dial connects from the Client namespace to dst with the source address
-// src, and reports whether the TCP handshake completed within timeout. A
-// dropped SYN shows as a timeout, a reject as a refused or unreachable error.
-func (l *Lab) Dial(src netip.Addr, dst netip.AddrPort, timeout time.Duration) error {
-	return Do(l.Client, func() error {
-		d := net.Dialer{Timeout: timeout, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
+// DialTCP connects from namespace ns to dst, with the source address src
+// unless src is the zero Addr, and reports whether the TCP handshake
+// completed within timeout.
+func DialTCP(ns string, src netip.Addr, dst netip.AddrPort, timeout time.Duration) error {
+	return Do(ns, func() error {
+		d := net.Dialer{Timeout: timeout}
+		if src.IsValid() {
+			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+		}
 		c, err := d.Dial("tcp", dst.String())
 		if err != nil {
 			return err
@@ -216,8 +235,8 @@ func available() error {
 	return nil
 }
 
-// ip runs ip(8) with args; the error carries the command and its stderr.
-func ip(args ...string) error {
+// IP runs ip(8) with args; the error carries the command and its stderr.
+func IP(args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var stderr bytes.Buffer

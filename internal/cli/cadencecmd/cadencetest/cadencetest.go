@@ -7,6 +7,7 @@
 package cadencetest
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/rampart-ids/rampart/internal/cli/cmdutil"
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/alertslog"
 )
@@ -144,4 +148,39 @@ func WriteLog(t testing.TB, dir string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Env is a test's files: the planted alerts.log, a config whose ossec_dir
+// has no ossec.conf, and a store path (not created).
+type Env struct {
+	Dir, Log, Config, Store string
+}
+
+// NewEnv writes the planted alerts and the config into a fresh t.TempDir.
+func NewEnv(t testing.TB) Env {
+	t.Helper()
+	dir := t.TempDir()
+	e := Env{Dir: dir, Log: WriteLog(t, dir), Config: filepath.Join(dir, "rampart.toml"), Store: filepath.Join(dir, "store.db")}
+	if err := os.WriteFile(e.Config, []byte("ossec_dir = \""+filepath.Join(dir, "ossec")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Run runs the command newCmd makes with args over e's config and store, a
+// month after Start, with an empty environment, and returns what it wrote
+// and its error.
+func (e Env) Run(t testing.TB, newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	f := &cmdutil.Factory{Out: &out, Err: &errb, ConfigPath: e.Config, StorePath: e.Store,
+		Now: func() time.Time { return Start.AddDate(0, 1, 0) }, Getenv: func(string) string { return "" }}
+	defer f.Close()
+	cmd := newCmd(f)
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err = cmd.ExecuteContext(t.Context())
+	return out.String(), errb.String(), err
 }
