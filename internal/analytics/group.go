@@ -31,8 +31,13 @@ type GroupCount struct {
 // descending, then key ascending. sources is not modified; it should hold
 // each address once (as Counter.Sources and the back ends return them).
 func GroupBy(sources []SourceCount, key func(netip.Addr) (string, bool)) []GroupCount {
-	idx := make(map[string]int)
-	var groups []GroupCount
+	if len(sources) == 0 {
+		return nil
+	}
+	// Sized for the worst case, one group per source: growing a slice of
+	// 100,000 groups by doubling copied more than it stored.
+	idx := make(map[string]int, len(sources))
+	groups := make([]GroupCount, 0, len(sources))
 	for _, s := range sources {
 		k, ok := key(s.Addr)
 		if !ok {
@@ -57,13 +62,27 @@ func GroupBy(sources []SourceCount, key func(netip.Addr) (string, bool)) []Group
 		g.MaxLevel = max(g.MaxLevel, s.MaxLevel)
 		g.Top = insertTop(g.Top, s)
 	}
-	slices.SortFunc(groups, func(a, b GroupCount) int {
+	// Sort indices, not the groups: a group is over a hundred bytes, and
+	// moving them was a quarter of the time with 100,000 groups.
+	order := make([]int32, len(groups))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &groups[i], &groups[j]
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Key, b.Key)
 	})
-	return groups
+	if len(groups) == 0 {
+		return nil
+	}
+	out := make([]GroupCount, len(groups))
+	for i, j := range order {
+		out[i] = groups[j]
+	}
+	return out
 }
 
 // insertTop keeps top ordered like Finish orders sources and no longer than
