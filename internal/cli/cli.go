@@ -22,6 +22,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/cli/dbcmd"
 	"github.com/rampart-ids/rampart/internal/cli/decisionscmd"
 	"github.com/rampart-ids/rampart/internal/cli/enforcecmd"
+	"github.com/rampart-ids/rampart/internal/cli/grafanacmd"
 	"github.com/rampart-ids/rampart/internal/cli/importcmd"
 	"github.com/rampart-ids/rampart/internal/cli/ipcmd"
 	"github.com/rampart-ids/rampart/internal/cli/peerscmd"
@@ -106,6 +107,7 @@ finds the sources that attack you, and shows their history.`,
 		enforcecmd.New(f),
 		enforcecmd.NewBan(f),
 		enforcecmd.NewUnban(f),
+		abusecmd.New(f),
 		rulescmd.New(f),
 		servercmd.New(f),
 		tokencmd.New(f),
@@ -113,8 +115,8 @@ finds the sources that attack you, and shows their history.`,
 		sensorcmd.New(f),
 		agentcmd.New(f),
 		peerscmd.New(f),
+		grafanacmd.New(f),
 		uicmd.New(f),
-		abusecmd.New(f),
 	)
 	// Wrong arguments (cobra.Args validators) are usage errors too.
 	for _, c := range root.Commands() {
