@@ -366,7 +366,14 @@ type requestError struct {
 	err *url.Error
 }
 
-func (e *requestError) Error() string { return fmt.Sprintf("rdap %s: %v", e.url, e.err.Err) }
+func (e *requestError) Error() string {
+	if e.err.Timeout() {
+		// The client's deadline and the transport's header timeout say
+		// it in different words; the operator needs one.
+		return fmt.Sprintf("rdap %s: no answer in time (Timeout): %v", e.url, e.err.Err)
+	}
+	return fmt.Sprintf("rdap %s: %v", e.url, e.err.Err)
+}
 func (e *requestError) Unwrap() error { return e.err }
 
 // limitTransport fails a response body that grows past max bytes, so a

@@ -73,6 +73,10 @@ type Options struct {
 	// up to one second: about 5 s in all by default.
 	LockAttempts int
 	LockWait     time.Duration
+	// GenerationGrace is how long a replaced generation of list files is
+	// kept after it stopped being current, for checks that resolved the
+	// link just before (default 10 s; negative: none).
+	GenerationGrace time.Duration
 	// Now decides which entries have expired (default time.Now).
 	Now func() time.Time
 	// Logger gets warnings such as a removed stale lock (default: discard).
@@ -295,7 +299,14 @@ func (e *Enforcer) writeList(ctx context.Context, cur current, prefixes []netip.
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	return true, writeShards(ctx, e.dir, &files, cur.shards, e.log.Warn)
+	grace := e.opts.GenerationGrace
+	switch {
+	case grace == 0:
+		grace = defaultGenGrace
+	case grace < 0:
+		grace = 0
+	}
+	return true, writeShards(ctx, e.dir, &files, cur.shards, grace, e.log.Warn)
 }
 
 // Status reads the list back: the list file in the single form, the files

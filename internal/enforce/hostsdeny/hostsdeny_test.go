@@ -458,7 +458,7 @@ func TestApplyFreshSystem(t *testing.T) {
 // next change, older ones and leftovers of failed applies go.
 func TestGenerations(t *testing.T) {
 	dir := t.TempDir()
-	e := newTestEnforcer(t, dir, nil)
+	e := newTestEnforcer(t, dir, func(o *Options) { o.GenerationGrace = -1 })
 	ld := e.ListDir()
 	if err := os.MkdirAll(filepath.Join(ld, "gen-leftover"), 0o755); err != nil {
 		t.Fatal(err)

@@ -212,11 +212,12 @@ func sameShards(have map[int][]byte, files *[shards][]byte) bool {
 // byte is hard-linked from it rather than written again: files are never
 // changed once written, and a typical update touches a few octets, so only
 // those few files cost a write and an fsync. Generations other than the new
-// one and the one it replaced are deleted afterwards; the previous one is
-// kept until the next apply so a check that resolved current just before
-// the switch still finds its file. warn reports cleanup problems, which do
+// one and the one it replaced are deleted afterwards, once they have been
+// out of use for Options.GenerationGrace; the previous one is kept until the next apply
+// so a check that resolved current just before the switch still finds its
+// file. warn reports cleanup problems, which do
 // not fail the apply.
-func writeShards(ctx context.Context, dir string, files *[shards][]byte, have generation, warn func(msg string, args ...any)) (err error) {
+func writeShards(ctx context.Context, dir string, files *[shards][]byte, have generation, grace time.Duration, warn func(msg string, args ...any)) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -283,6 +284,14 @@ func writeShards(ctx context.Context, dir string, files *[shards][]byte, have ge
 	if err := syncDir(dir); err != nil {
 		return err
 	}
+	// The replaced generation's time says when it stopped being current:
+	// older ones are deleted only a grace after that, so that a check
+	// whose path walk resolved current before two quick applies (a busy
+	// host, two writers) still finds its file.
+	now := time.Now()
+	if prev != "" {
+		_ = os.Chtimes(filepath.Join(dir, prev), now, now)
+	}
 
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -295,12 +304,19 @@ func writeShards(ctx context.Context, dir string, files *[shards][]byte, have ge
 		if keep[name] || !(strings.HasPrefix(name, genPrefix) || strings.HasPrefix(name, linkPrefix)) {
 			continue
 		}
+		if fi, err := ent.Info(); err == nil && strings.HasPrefix(name, genPrefix) && now.Sub(fi.ModTime()) < grace {
+			continue
+		}
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			warn("remove old generation", "path", filepath.Join(dir, name), "err", err)
 		}
 	}
 	return nil
 }
+
+// defaultGenGrace is how long a replaced generation outlives its
+// replacement (Options.GenerationGrace).
+const defaultGenGrace = 10 * time.Second
 
 // lockDir takes an exclusive flock(2) of dir, retrying until ctx is done,
 // and returns its release. Every writer of the list directory holds it.
