@@ -14,7 +14,7 @@ import (
 func TestWriteBenchDatabases(t *testing.T) {
 	dir := os.Getenv("RAMPART_GEOIP_BENCH")
 	if dir == "" {
-		t.Skip("bench helper: set RAMPART_GEOIP_BENCH=DIR to write the databases")
+		t.Skip("requires RAMPART_GEOIP_BENCH=DIR (bench/analysis.sh sets it): a bench helper")
 	}
 	countries := []string{"CN", "US", "RU", "BR", "IN", "DE", "NL", "FR", "VN", "KR", "ID", "GB"}
 	var nets []geoiptest.Network

@@ -102,7 +102,7 @@ func TestClusterIsLargestPrefix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d alerts seed %d over %v", tt.alerts, tt.seed, tt.dur), func(t *testing.T) {
 			if tt.long && testing.Short() {
-				t.Skip("300,000 alerts; skipped with -short")
+				t.Skip("needs 300,000 alerts; skipped with -short")
 			}
 			g := Generate(Config{Seed: tt.seed, Alerts: tt.alerts, Start: DefaultConfig().Start, Duration: tt.dur})
 			for range g.All() {
