@@ -104,7 +104,16 @@ func geoGrouping(f *cmdutil.Factory, by string) (*grouping, error) {
 	if cfgPath == "" {
 		cfgPath = config.DefaultPath
 	}
-	db, err := geoip.Open(geoip.Options{ASN: c.GeoIPASN, Country: c.GeoIPCountry, City: c.GeoIPCity})
+	// Only the database the grouping needs, when it is configured: each
+	// extra one costs a lookup and a decode per source.
+	opts := geoip.Options{ASN: c.GeoIPASN, Country: c.GeoIPCountry, City: c.GeoIPCity}
+	switch {
+	case by == ByASN && c.GeoIPASN != "":
+		opts = geoip.Options{ASN: c.GeoIPASN}
+	case by == ByCountry && c.GeoIPCountry != "":
+		opts = geoip.Options{Country: c.GeoIPCountry}
+	}
+	db, err := geoip.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", cfgPath, err)
 	}
