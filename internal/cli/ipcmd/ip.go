@@ -159,7 +159,10 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 		return err
 	}
 	defer in.Close()
-	rep, rules, hits, haveCadence, err := read(ctx, in.Backend, addr, filter, opts.Limit)
+	analyze := func(rules []cadence.Rule, hits []cadence.Hit) cadence.Result {
+		return setup.Analyzer.Analyze(rules, addr, hits)
+	}
+	rep, res, err := read(ctx, in.Backend, addr, filter, opts.Limit, analyze)
 	if err != nil {
 		return err
 	}
@@ -170,8 +173,8 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 	nameRules(f, &rep)
 	out := convert(rep)
 	out.ASN, out.Org, out.Country, out.CountryName = info.ASN, info.Org, info.Country, info.CountryName
-	if haveCadence {
-		out.Cadence = convertCadence(setup.Analyzer.Analyze(rules, addr, hits), setup)
+	if res != nil {
+		out.Cadence = convertCadence(*res, setup)
 	} else {
 		fmt.Fprintln(f.Err, "note: no cadence from --db: it would read every alert of the database; import it into the store or use --alerts")
 	}
@@ -200,8 +203,8 @@ func run(ctx context.Context, f *cmdutil.Factory, cmd *cobra.Command, opts *Opti
 // read returns addr's report and its alert times. Files are read once for
 // both; the store answers each from its rollups; a database gives the
 // report only (cadence false).
-func read(ctx context.Context, b cmdutil.Backend, addr netip.Addr, f analytics.Filter, limit int) (
-	rep analytics.SourceReport, rules []cadence.Rule, hits []cadence.Hit, haveCadence bool, err error) {
+func read(ctx context.Context, b cmdutil.Backend, addr netip.Addr, f analytics.Filter, limit int,
+	analyze func([]cadence.Rule, []cadence.Hit) cadence.Result) (rep analytics.SourceReport, res *cadence.Result, err error) {
 	if _, ok := b.(*ingest.Files); ok {
 		rb := analytics.NewReportBuilder(addr, f, limit)
 		c := cadence.NewSourceCollector(addr)
@@ -212,24 +215,31 @@ func read(ctx context.Context, b cmdutil.Backend, addr netip.Addr, f analytics.F
 			}
 		})
 		if err != nil {
-			return rep, nil, nil, false, err
+			return rep, nil, err
 		}
-		return rb.Report(), c.Rules(), c.Hits(addr), true, nil
+		r := analyze(c.Rules(), c.Hits(addr))
+		return rb.Report(), &r, nil
 	}
-	// The report and the alert times are independent reads: on two
-	// cores, the second costs no time.
+	// The report on one side, the alert times and their analysis on the
+	// other: independent, so on two cores the second costs no time.
 	var hitsErr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		rules, hits, haveCadence, hitsErr = cadencecmd.SourceHitsOf(ctx, b, addr, f)
+		rules, hits, ok, err := cadencecmd.SourceHitsOf(ctx, b, addr, f)
+		if err != nil || !ok {
+			hitsErr = err
+			return
+		}
+		r := analyze(rules, hits)
+		res = &r
 	}()
 	rep, err = b.SourceReport(ctx, addr, f, limit)
 	<-done
 	if err == nil {
 		err = hitsErr
 	}
-	return rep, rules, hits, haveCadence, err
+	return rep, res, err
 }
 
 // nameRules fills the descriptions the input lacks (ossec-dbd stores none
