@@ -64,6 +64,12 @@ type Options struct {
 	Client *http.Client
 	Logger *slog.Logger
 	Now    func() time.Time
+	// DriftCheck is how often, while the list stays the same, the agent
+	// reads back what each back end holds (enforcers with a Status
+	// method) and re-applies when it differs from the list: a flushed
+	// ruleset or a hand-edited file is put right and reported (default 5
+	// min; negative: never).
+	DriftCheck time.Duration
 	// Applied, when set, is called after every apply attempt (tests).
 	Applied func(version uint64, err error)
 	// Registry receives the agent's metrics (nil: a private one); Handler
@@ -86,6 +92,11 @@ type Agent struct {
 	entries int
 	// journal counts the deltas stored after the base list.
 	journal int
+	// set is what the back ends were last given; drift is how many
+	// entries a back end last differed by; checked when it was read.
+	set     []enforce.Entry
+	drift   int
+	checked time.Time
 	m       *metrics
 }
 
@@ -108,6 +119,9 @@ func New(o Options) (*Agent, error) {
 	}
 	if o.IPv6Bits == 0 {
 		o.IPv6Bits = 64
+	}
+	if o.DriftCheck == 0 {
+		o.DriftCheck = 5 * time.Minute
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: o.Wait + 15*time.Second}
@@ -232,7 +246,7 @@ func (a *Agent) Step(ctx context.Context) error {
 		if next, ok := a.nextExpiry(); ok && !a.o.Now().Before(next) {
 			return a.apply(ctx, a.list)
 		}
-		return nil
+		return a.checkDrift(ctx)
 	case http.StatusConflict:
 		return a.fetchFull(ctx)
 	case http.StatusOK:
@@ -356,7 +370,7 @@ func (a *Agent) apply(ctx context.Context, l blocklist.List) error {
 		// Each enforcer keeps its previous state on failure.
 		return fmt.Errorf("apply version %d: %w", l.Version, err)
 	}
-	a.list, a.held, a.applied, a.entries = l, true, now, len(set)
+	a.list, a.held, a.applied, a.entries, a.set = l, true, now, len(set), set
 	a.m.version.Set(float64(l.Version))
 	a.m.entries.Set(float64(len(set)))
 	a.m.applied.Set(float64(now.Unix()))
@@ -437,7 +451,7 @@ func (a *Agent) get(ctx context.Context, path string) (int, []byte, error) {
 
 // report tells the server what is in place; failures are logged only.
 func (a *Agent) report(ctx context.Context, problem error) {
-	r := api.AgentReport{Applied: a.list.Version, AppliedAt: a.applied, Entries: a.entries, ApplyMillis: a.applyMS}
+	r := api.AgentReport{Applied: a.list.Version, AppliedAt: a.applied, Entries: a.entries, ApplyMillis: a.applyMS, Drift: a.drift}
 	for _, e := range a.o.Enforcers {
 		r.Backends = append(r.Backends, e.Name())
 	}
@@ -469,4 +483,65 @@ func short(b []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
+}
+
+// statuser is a back end that can say what it holds (all of Rampart's).
+type statuser interface {
+	Status(ctx context.Context) ([]enforce.Entry, error)
+}
+
+// checkDrift reads back what each back end holds, at most every
+// DriftCheck, and re-applies the list where it differs (someone flushed the
+// ruleset, edited a file): the drift is logged, counted and reported.
+func (a *Agent) checkDrift(ctx context.Context) error {
+	now := a.o.Now()
+	if a.o.DriftCheck < 0 || !a.held || now.Sub(a.checked) < a.o.DriftCheck {
+		return nil
+	}
+	a.checked = now
+	want := make(map[netip.Prefix]bool, len(a.set))
+	for _, e := range a.set {
+		want[e.Prefix] = true
+	}
+	drift := 0
+	for _, e := range a.o.Enforcers {
+		st, ok := e.(statuser)
+		if !ok {
+			continue
+		}
+		have, err := st.Status(ctx)
+		if err != nil {
+			a.log.Warn("read back", "backend", e.Name(), "error", err)
+			continue
+		}
+		n := 0
+		seen := make(map[netip.Prefix]bool, len(have))
+		for _, h := range have {
+			seen[h.Prefix] = true
+			if !want[h.Prefix] {
+				n++
+			}
+		}
+		for p := range want {
+			if !seen[p] {
+				n++
+			}
+		}
+		if n > 0 {
+			a.log.Warn("drift: the back end differs from the list; re-applying", "backend", e.Name(), "entries", n, "version", a.list.Version)
+		}
+		drift = max(drift, n)
+	}
+	a.m.drift.Set(float64(drift))
+	was := a.drift
+	a.drift = drift
+	if drift > 0 {
+		if err := a.apply(ctx, a.list); err != nil {
+			return err
+		}
+	}
+	if drift > 0 || was > 0 {
+		a.report(ctx, nil)
+	}
+	return nil
 }

@@ -333,3 +333,49 @@ func TestMetricsAndReadiness(t *testing.T) {
 		}
 	}
 }
+
+// Status makes the recorder a back end the agent can read back.
+func (r *recorder) Status(context.Context) ([]enforce.Entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]enforce.Entry(nil), r.set...), nil
+}
+
+// A back end flushed behind the agent's back is found at the next idle
+// poll, re-applied and reported as drift.
+func TestDriftRepaired(t *testing.T) {
+	e := newEnv(t)
+	rec := &recorder{}
+	a := e.newAgent(rec, t.TempDir(), func(o *Options) { o.Wait = time.Second; o.DriftCheck = time.Nanosecond })
+	e.ban("203.0.113.7")
+	if err := a.Step(t.Context()); err != nil || !rec.has("203.0.113.7") {
+		t.Fatalf("first list: %v", err)
+	}
+	rec.mu.Lock()
+	rec.set = nil // "nft flush ruleset"
+	rec.mu.Unlock()
+	if err := a.Step(t.Context()); err != nil { // 304 after a second, then the read-back
+		t.Fatal(err)
+	}
+	if !rec.has("203.0.113.7") || a.drift != 1 {
+		t.Fatalf("after the drift check: has %v, drift %d", rec.has("203.0.113.7"), a.drift)
+	}
+	if _, body := scrape(t, a, "/metrics"); !strings.Contains(body, "rampart_agent_drift_entries 1\n") {
+		t.Errorf("drift not in the metrics")
+	}
+	req, _ := http.NewRequest("GET", e.http.URL+"/v1/admin/agents", nil)
+	req.Header.Set("Authorization", "Bearer "+e.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"drift":1`) {
+		t.Errorf("the server was not told of the drift: %s", b)
+	}
+	// Nothing differs any more: the next check finds no drift.
+	if err := a.Step(t.Context()); err != nil || a.drift != 0 {
+		t.Errorf("second check: %v, drift %d", err, a.drift)
+	}
+}

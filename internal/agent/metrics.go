@@ -19,6 +19,7 @@ type metrics struct {
 	applyErrs prometheus.Counter
 	refused   *prometheus.CounterVec
 	pollErrs  prometheus.Counter
+	drift     prometheus.Gauge
 	// ready is set once a list is in place (booted or pulled).
 	ready atomic.Bool
 }
@@ -49,7 +50,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "rampart_agent_poll_errors_total", Help: "Requests to the server that failed (retried with backoff).",
 		}),
 	}
-	reg.MustRegister(m.version, m.entries, m.applied, m.apply, m.applyErrs, m.refused, m.pollErrs,
+	m.drift = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "rampart_agent_drift_entries", Help: "Entries a back end differed from the list by at its last read-back (re-applied then).",
+	})
+	reg.MustRegister(m.version, m.entries, m.applied, m.apply, m.applyErrs, m.refused, m.pollErrs, m.drift,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -31,6 +31,7 @@ type Options struct {
 	MaxChange          float64
 	Wait               time.Duration
 	MetricsListen      string
+	DriftCheck         time.Duration
 	Backends           enforcecmd.BackendFlags
 }
 
@@ -81,7 +82,7 @@ intended.`,
 			a, err := agent.New(agent.Options{
 				Server: server, Token: token, Key: key, Enforcers: enforcers,
 				Never: slices.Concat(cfg.Allowlist, cfg.LocalNetworks), MaxChange: o.MaxChange,
-				StateDir: o.StateDir, Wait: o.Wait, Logger: f.Logger(),
+				StateDir: o.StateDir, Wait: o.Wait, DriftCheck: o.DriftCheck, Logger: f.Logger(),
 			})
 			if err != nil {
 				return &cmdutil.UsageError{Err: err}
@@ -100,6 +101,7 @@ intended.`,
 	cmd.Flags().StringVar(&o.StateDir, "state-dir", "/var/lib/rampart/agent", "where the last good list is kept (`DIR`)")
 	cmd.Flags().Float64Var(&o.MaxChange, "max-change", 0.5, "refuse lists changing more than this `SHARE` of the entries at once (0: off)")
 	cmd.Flags().DurationVar(&o.Wait, "wait", 30*time.Second, "long-poll `DURATION`")
+	cmd.Flags().DurationVar(&o.DriftCheck, "drift-check", 5*time.Minute, "read back what the back ends hold this often while the list is unchanged, and re-apply on drift (`DURATION`; negative: never)")
 	cmd.Flags().StringVar(&o.MetricsListen, "metrics-listen", "", "serve /metrics, /healthz and /readyz on `ADDR` (e.g. 127.0.0.1:9441)")
 	o.Backends.Register(cmd)
 	return cmd
