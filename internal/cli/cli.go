@@ -92,7 +92,7 @@ finds the sources that attack you, and shows their history.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.UsageError{Err: err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.ConfigPath, "config", "", "config `FILE` (default /etc/rampart/rampart.toml if present)")
-	pf.StringVar(&f.StorePath, "store", "", "store `PATH` (default /var/lib/rampart/rampart.db as root, else $XDG_DATA_HOME/rampart/rampart.db)")
+	pf.StringVar(&f.StorePath, "store", "", "store `PATH` (default $RAMPART_STORE, the config's store, or /var/lib/rampart/rampart.db as root, else $XDG_DATA_HOME/rampart/rampart.db)")
 	pf.StringVar(&f.LogLevel, "log-level", "warn", "diagnostics level: debug, info, warn, error")
 	root.AddCommand(
 		topcmd.New(f),

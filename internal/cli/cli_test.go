@@ -32,9 +32,11 @@ func TestScripts(t *testing.T) {
 		// UPDATE_SCRIPTS=1 rewrites the files a script compares with cmp.
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 		Setup: func(env *testscript.Env) error {
-			// Keep the default store and config out of the user's home.
+			// Keep the default store and config out of the user's home
+			// (and, as root, out of /var/lib/rampart).
 			env.Setenv("XDG_DATA_HOME", env.WorkDir+"/data")
 			env.Setenv("HOME", env.WorkDir+"/home")
+			env.Setenv("RAMPART_STORE", env.WorkDir+"/data/rampart/rampart.db")
 			return startRegistries(env)
 		},
 	})

@@ -55,11 +55,16 @@ func (f *Factory) Config() (config.Config, error) {
 	return c, nil
 }
 
-// StoreLocation returns the store path: --store, then the config file, then
-// the default location.
+// StoreLocation returns the store path: --store, then $RAMPART_STORE, then
+// the config file, then the default location.
 func (f *Factory) StoreLocation() (string, error) {
 	if f.StorePath != "" {
 		return f.StorePath, nil
+	}
+	if f.Getenv != nil {
+		if p := f.Getenv("RAMPART_STORE"); p != "" {
+			return p, nil
+		}
 	}
 	c, err := f.Config()
 	if err != nil {
