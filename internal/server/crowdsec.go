@@ -26,7 +26,11 @@ package server
 //     lists every expired decision it keeps, which the firewall has
 //     already timed out by itself;
 //   - a delta's "deleted" reaches back at most csEndedWindow, like the
-//     Local API's default flush of old decisions.
+//     Local API's default flush of old decisions;
+//   - the delta state (LastPull) is kept per key and client address, so
+//     bouncers on several hosts sharing one key do not take each other's
+//     deltas (the Local API keys name@ip rows only since 1.6.5, and still
+//     mixes bouncers behind one address).
 
 import (
 	"bufio"
@@ -327,7 +331,7 @@ func (s *Server) getDecisionsStream(w http.ResponseWriter, r *http.Request) erro
 	newSel := serverdb.BouncerSelection{Kind: serverdb.BouncerActive, Now: start}
 	delSel := serverdb.BouncerSelection{Kind: serverdb.BouncerUnbanned, Now: start}
 	if !p.startup {
-		last, err := s.db.LastPull(r.Context(), tok.ID)
+		last, err := s.db.LastPull(r.Context(), tok.ID, bouncerClient(r))
 		if err != nil {
 			return err
 		}
@@ -393,7 +397,7 @@ func (s *Server) getDecisionsStream(w http.ResponseWriter, r *http.Request) erro
 	}
 	// Only a complete answer moves the key's state: a broken one is sent
 	// again in full by the next delta.
-	if err := s.db.SetLastPull(r.Context(), tok.ID, start); err != nil {
+	if err := s.db.SetLastPull(r.Context(), tok.ID, bouncerClient(r), start); err != nil {
 		s.log.Warn("record bouncer pull", "token", tok.Name, "error", err)
 	}
 	return nil
@@ -622,4 +626,14 @@ func appendJSONString(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, '"')
+}
+
+// bouncerClient names a bouncer within its key: the address it connects
+// from, so that bouncers on several hosts sharing one key each keep their
+// own delta state (CrowdSec keys name@ip rows the same way since 1.6.5).
+func bouncerClient(r *http.Request) string {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap().String()
+	}
+	return r.RemoteAddr
 }

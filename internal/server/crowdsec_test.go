@@ -565,13 +565,14 @@ func TestCrowdSecBrokenPull(t *testing.T) {
 		if !aborted {
 			t.Errorf("%s: a broken pull did not abort the response", query)
 		}
-		if last, err := f.srv.db.LastPull(t.Context(), tok.ID); err != nil || !last.IsZero() {
+		// httptest requests come from 192.0.2.1.
+		if last, err := f.srv.db.LastPull(t.Context(), tok.ID, "192.0.2.1"); err != nil || !last.IsZero() {
 			t.Errorf("%s: LastPull = %v, %v after a broken pull", query, last, err)
 		}
 	}
 	// Through a real connection the client sees an error.
 	f.do("GET", "/v1/decisions/stream?startup=true", "", nil, csHeaderKey, f.agent) // the whole list works
-	if last, _ := f.srv.db.LastPull(t.Context(), tok.ID); !last.Equal(f.clock()) {
+	if last, _ := f.srv.db.LastPull(t.Context(), tok.ID, "127.0.0.1"); !last.Equal(f.clock()) {
 		t.Errorf("LastPull after a whole pull = %v, want %v", last, f.clock())
 	}
 }
@@ -621,5 +622,36 @@ func TestCrowdSecStartupPages(t *testing.T) {
 	}
 	if len(seen) != n || len(s.Deleted) != 0 {
 		t.Errorf("startup: %d values, %d deleted; want %d and none", len(seen), len(s.Deleted), n)
+	}
+}
+
+// Two bouncers on two hosts sharing one key keep their own delta state: a
+// pull by one never takes a new decision away from the other's next delta
+// (CrowdSec's shared-key failure).
+func TestCrowdSecSharedKey(t *testing.T) {
+	f := newFixture(t)
+	pull := func(client, query string) csStream {
+		t.Helper()
+		req := httptest.NewRequestWithContext(t.Context(), "GET", "/v1/decisions/stream"+query, nil)
+		req.RemoteAddr = client + ":40000"
+		req.Header.Set(csHeaderKey, f.agent)
+		rec := httptest.NewRecorder()
+		f.srv.Handler().ServeHTTP(rec, req)
+		var s csStream
+		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &s) != nil {
+			t.Fatalf("pull from %s: %d %s", client, rec.Code, rec.Body)
+		}
+		return s
+	}
+	pull("192.0.2.10", "?startup=true")
+	pull("192.0.2.11", "?startup=true")
+	f.advance(10 * time.Second)
+	f.ban("203.0.113.7", "1h")
+	f.advance(10 * time.Second)
+	if got := values(pull("192.0.2.10", "").New); len(got) != 1 || got[0] != "203.0.113.7" {
+		t.Fatalf("first host's delta: %v", got)
+	}
+	if got := values(pull("192.0.2.11", "").New); len(got) != 1 || got[0] != "203.0.113.7" {
+		t.Errorf("second host's delta after the first host pulled: %v, want the ban too", got)
 	}
 }

@@ -128,7 +128,7 @@ func BenchmarkCrowdSecDeltaCatchUp(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		if err := srv.db.SetLastPull(b.Context(), tok.ID, now.Add(-time.Hour)); err != nil {
+		if err := srv.db.SetLastPull(b.Context(), tok.ID, "192.0.2.1", now.Add(-time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

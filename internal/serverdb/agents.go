@@ -59,11 +59,11 @@ func (d *DB) Agents(ctx context.Context) ([]api.Agent, error) {
 	return out, rows.Err()
 }
 
-// LastPull returns a CrowdSec bouncer token's last complete pull (zero:
-// never).
-func (d *DB) LastPull(ctx context.Context, tokenID int64) (time.Time, error) {
+// LastPull returns the last complete pull of a CrowdSec bouncer, known by
+// its token and its client address (zero: never).
+func (d *DB) LastPull(ctx context.Context, tokenID int64, client string) (time.Time, error) {
 	var t int64
-	err := d.db.QueryRowContext(ctx, d.q(`SELECT last_pull FROM bouncer_pulls WHERE token_id = ?`), tokenID).Scan(&t)
+	err := d.db.QueryRowContext(ctx, d.q(`SELECT last_pull FROM bouncer_state WHERE token_id = ? AND client = ?`), tokenID, client).Scan(&t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
@@ -73,9 +73,9 @@ func (d *DB) LastPull(ctx context.Context, tokenID int64) (time.Time, error) {
 	return fromUnix(t), nil
 }
 
-// SetLastPull records a complete pull.
-func (d *DB) SetLastPull(ctx context.Context, tokenID int64, t time.Time) error {
-	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO bouncer_pulls (token_id, last_pull) VALUES (?, ?)
-		ON CONFLICT (token_id) DO UPDATE SET last_pull = excluded.last_pull`), tokenID, t.Unix())
+// SetLastPull records a bouncer's complete pull.
+func (d *DB) SetLastPull(ctx context.Context, tokenID int64, client string, t time.Time) error {
+	_, err := d.db.ExecContext(ctx, d.q(`INSERT INTO bouncer_state (token_id, client, last_pull) VALUES (?, ?, ?)
+		ON CONFLICT (token_id, client) DO UPDATE SET last_pull = excluded.last_pull`), tokenID, client, t.Unix())
 	return err
 }

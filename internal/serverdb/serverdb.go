@@ -168,9 +168,14 @@ func (d *DB) schema() []string {
 			error TEXT NOT NULL,
 			apply_ms DOUBLE PRECISION NOT NULL,
 			seen BIGINT NOT NULL)`,
-		`CREATE TABLE IF NOT EXISTS bouncer_pulls (
-			token_id BIGINT PRIMARY KEY,
-			last_pull BIGINT NOT NULL)`,
+		// One row per bouncer token and client address: bouncers that
+		// share a key from different hosts keep their own delta state
+		// (CrowdSec's shared-key failure, peers.md).
+		`CREATE TABLE IF NOT EXISTS bouncer_state (
+			token_id BIGINT NOT NULL,
+			client TEXT NOT NULL,
+			last_pull BIGINT NOT NULL,
+			PRIMARY KEY (token_id, client))`,
 	}
 }
 

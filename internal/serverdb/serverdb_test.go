@@ -239,13 +239,16 @@ func TestPolicyBansAndAgents(t *testing.T) {
 		if err != nil || len(as) != 1 || as[0].Applied != 4 || as[0].Entries != 10 || as[0].Backends[0] != "nft" {
 			t.Fatalf("Agents = %+v, %v", as, err)
 		}
-		if lp, err := d.LastPull(ctx, 1); err != nil || !lp.IsZero() {
+		if lp, err := d.LastPull(ctx, 1, "198.51.100.1"); err != nil || !lp.IsZero() {
 			t.Errorf("LastPull before any = %v, %v", lp, err)
 		}
-		if err := d.SetLastPull(ctx, 1, t0); err != nil {
+		if err := d.SetLastPull(ctx, 1, "198.51.100.1", t0); err != nil {
 			t.Fatal(err)
 		}
-		if lp, err := d.LastPull(ctx, 1); err != nil || !lp.Equal(t0) {
+		if lp, err := d.LastPull(ctx, 1, "198.51.100.2"); err != nil || !lp.IsZero() {
+			t.Errorf("LastPull of another host with the same key = %v, %v; want its own, zero", lp, err)
+		}
+		if lp, err := d.LastPull(ctx, 1, "198.51.100.1"); err != nil || !lp.Equal(t0) {
 			t.Errorf("LastPull = %v, %v", lp, err)
 		}
 	})
