@@ -70,6 +70,10 @@ type Options struct {
 	// ruleset or a hand-edited file is put right and reported (default 5
 	// min; negative: never).
 	DriftCheck time.Duration
+	// Ready, when set, is called once the boot re-apply is done (or there
+	// was nothing to re-apply): the host is as protected as it was
+	// before. rampart agent tells systemd (Type=notify) through it.
+	Ready func()
 	// Applied, when set, is called after every apply attempt (tests).
 	Applied func(version uint64, err error)
 	// Registry receives the agent's metrics (nil: a private one); Handler
@@ -202,6 +206,9 @@ func (a *Agent) loadLastGood() (blocklist.List, int, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.Boot(ctx); err != nil {
 		a.log.Error("boot", "error", err)
+	}
+	if a.o.Ready != nil {
+		a.o.Ready()
 	}
 	backoff := time.Second
 	for ctx.Err() == nil {

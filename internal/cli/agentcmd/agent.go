@@ -83,6 +83,11 @@ intended.`,
 				Server: server, Token: token, Key: key, Enforcers: enforcers,
 				Never: slices.Concat(cfg.Allowlist, cfg.LocalNetworks), MaxChange: o.MaxChange,
 				StateDir: o.StateDir, Wait: o.Wait, DriftCheck: o.DriftCheck, Logger: f.Logger(),
+				Ready: func() {
+					if err := notifyReady(); err != nil {
+						f.Logger().Warn("notify systemd", "error", err)
+					}
+				},
 			})
 			if err != nil {
 				return &cmdutil.UsageError{Err: err}
