@@ -1,15 +1,12 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,8 +87,10 @@ func (c *listCache) current(ctx context.Context, min uint64) (blocklist.List, er
 		// than read the whole list again.
 		d, err := c.db.ChangesSince(ctx, c.list.Version)
 		if err == nil && d.To >= min && d.To > c.list.Version {
-			c.setList(applySorted(c.list, d))
-			return c.list, nil
+			if l, err := d.Apply(c.list); err == nil {
+				c.setList(l)
+				return c.list, nil
+			}
 		}
 		if err != nil && !errors.Is(err, serverdb.ErrFullListNeeded) {
 			return blocklist.List{}, err
@@ -111,56 +110,6 @@ func (c *listCache) setList(l blocklist.List) {
 	if len(c.deltas) > 256 {
 		clear(c.deltas)
 	}
-}
-
-// applySorted is blocklist.Delta.Apply for a delta from l's version, as one
-// merge of the sorted entries with the sorted changes: linear in the list,
-// where Apply hashes and sorts all of it again.
-func applySorted(l blocklist.List, d blocklist.Delta) blocklist.List {
-	added := slices.Clone(d.Added)
-	slices.SortFunc(added, func(a, b blocklist.Entry) int { return comparePrefix(a.Prefix, b.Prefix) })
-	removed := slices.Clone(d.Removed)
-	slices.SortFunc(removed, comparePrefix)
-	out := make([]blocklist.Entry, 0, len(l.Entries)+len(added))
-	i, j, k := 0, 0, 0
-	for i < len(l.Entries) || j < len(added) {
-		var c int
-		switch {
-		case i == len(l.Entries):
-			c = 1
-		case j == len(added):
-			c = -1
-		default:
-			c = comparePrefix(l.Entries[i].Prefix, added[j].Prefix)
-		}
-		switch {
-		case c < 0:
-			p := l.Entries[i].Prefix
-			for k < len(removed) && comparePrefix(removed[k], p) < 0 {
-				k++
-			}
-			if k == len(removed) || removed[k] != p {
-				out = append(out, l.Entries[i])
-			}
-			i++
-		case c > 0:
-			out = append(out, added[j])
-			j++
-		default: // re-timed
-			out = append(out, added[j])
-			i++
-			j++
-		}
-	}
-	return blocklist.List{Version: d.To, Generated: d.Generated, Intended: d.Intended, Entries: out}
-}
-
-// comparePrefix is the order of a list's entries: address, then length.
-func comparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Bits(), b.Bits())
 }
 
 // encoded returns the list in a format, cached per version.
