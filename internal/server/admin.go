@@ -56,10 +56,7 @@ func (s *Server) listDecisions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ds == nil {
-		ds = []api.Decision{}
-	}
-	writeJSON(w, http.StatusOK, ds)
+	writeList(w, ds)
 	return nil
 }
 
@@ -256,10 +253,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if ts == nil {
-		ts = []api.Token{}
-	}
-	writeJSON(w, http.StatusOK, ts)
+	writeList(w, ts)
 	return nil
 }
 
@@ -293,10 +287,7 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 	for i := range as {
 		as[i].Current = as[i].Applied == cur
 	}
-	if as == nil {
-		as = []api.Agent{}
-	}
-	writeJSON(w, http.StatusOK, as)
+	writeList(w, as)
 	return nil
 }
 

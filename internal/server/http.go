@@ -66,6 +66,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // a write error means the client left
 }
 
+// writeList answers 200 with a JSON array: "[]", never "null", when empty.
+func writeList[T any](w http.ResponseWriter, list []T) {
+	if list == nil {
+		list = []T{}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
 // decode reads a strict JSON body.
 func decode(r *http.Request, v any) error {
 	if err := api.Decode(r.Body, v); err != nil {

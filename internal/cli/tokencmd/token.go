@@ -3,7 +3,6 @@
 package tokencmd
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -112,17 +111,13 @@ func newRevoke(f *cmdutil.Factory) *cobra.Command {
 			if err != nil {
 				return &cmdutil.UsageError{Err: err}
 			}
-			return revoke(cmd.Context(), c.Do, id, f)
+			if err := c.Do(cmd.Context(), "DELETE", "/v1/admin/tokens/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(f.Err, "token %d revoked\n", id)
+			return err
 		},
 	}
 	sf.Register(cmd.Flags())
 	return cmd
-}
-
-func revoke(ctx context.Context, do func(context.Context, string, string, any, any) error, id int64, f *cmdutil.Factory) error {
-	if err := do(ctx, "DELETE", "/v1/admin/tokens/"+strconv.FormatInt(id, 10), nil, nil); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(f.Err, "token %d revoked\n", id)
-	return err
 }
