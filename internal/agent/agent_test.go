@@ -20,9 +20,7 @@ import (
 	"github.com/rampart-ids/rampart/internal/api"
 	"github.com/rampart-ids/rampart/internal/blocklist"
 	"github.com/rampart-ids/rampart/internal/enforce"
-	"github.com/rampart-ids/rampart/internal/policy"
-	"github.com/rampart-ids/rampart/internal/server"
-	"github.com/rampart-ids/rampart/internal/serverdb"
+	"github.com/rampart-ids/rampart/internal/server/servertest"
 )
 
 // recorder is an enforcer that keeps the applied set in memory: the agent's
@@ -72,17 +70,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := serverdb.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	signer, _ := blocklist.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
-	srv, err := server.New(t.Context(), server.Options{DB: db, Signer: signer, Policy: policy.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, key: signer.Public()}
+	st := servertest.New(t, 9)
+	srv := st.Server
+	e := &env{t: t, key: st.Signer.Public()}
 	// A proxy in front of the server that can tamper with bodies or play
 	// dead.
 	e.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -107,17 +97,7 @@ func newEnv(t *testing.T) *env {
 		w.Write(body)
 	}))
 	t.Cleanup(e.http.Close)
-	for _, role := range []string{api.RoleAdmin, api.RoleAgent} {
-		secret, digest := server.NewToken()
-		if _, err := db.CreateToken(t.Context(), role+"1", role, digest, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		if role == api.RoleAdmin {
-			e.admin = secret
-		} else {
-			e.agent = secret
-		}
-	}
+	e.admin, e.agent = st.Token(api.RoleAdmin, "admin1"), st.Token(api.RoleAgent, "agent1")
 	return e
 }
 

@@ -1,9 +1,7 @@
 package sensor
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -16,12 +14,10 @@ import (
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/api"
-	"github.com/rampart-ids/rampart/internal/blocklist"
 	"github.com/rampart-ids/rampart/internal/ossec"
 	"github.com/rampart-ids/rampart/internal/ossec/alertslog"
 	"github.com/rampart-ids/rampart/internal/ossec/follow"
-	"github.com/rampart-ids/rampart/internal/policy"
-	"github.com/rampart-ids/rampart/internal/server"
+	"github.com/rampart-ids/rampart/internal/server/servertest"
 	"github.com/rampart-ids/rampart/internal/serverdb"
 )
 
@@ -34,17 +30,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := serverdb.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	signer, _ := blocklist.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32)))
-	srv, err := server.New(t.Context(), server.Options{DB: db, Signer: signer, Policy: policy.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{db: db}
+	st := servertest.New(t, 3)
+	srv := st.Server
+	e := &env{db: st.DB}
 	h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
@@ -54,11 +42,7 @@ func newEnv(t *testing.T) *env {
 	}))
 	t.Cleanup(h.Close)
 	e.url = h.URL
-	secret, digest := server.NewToken()
-	if _, err := db.CreateToken(t.Context(), "mgr1", api.RoleSensor, digest, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	e.sensor = secret
+	e.sensor = st.Token(api.RoleSensor, "mgr1")
 	return e
 }
 

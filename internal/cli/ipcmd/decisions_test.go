@@ -1,42 +1,25 @@
 package ipcmd
 
 import (
-	"bytes"
-	"crypto/ed25519"
 	"encoding/json"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rampart-ids/rampart/internal/api"
-	"github.com/rampart-ids/rampart/internal/blocklist"
-	"github.com/rampart-ids/rampart/internal/policy"
-	"github.com/rampart-ids/rampart/internal/server"
-	"github.com/rampart-ids/rampart/internal/serverdb"
+	"github.com/rampart-ids/rampart/internal/server/servertest"
 )
 
 // With --server, ip shows the central server's decisions about the source
 // (a real server on loopback).
 func TestDecisionsFromServer(t *testing.T) {
-	db, err := serverdb.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	signer, _ := blocklist.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, 32)))
-	srv, err := server.New(t.Context(), server.Options{DB: db, Signer: signer, Policy: policy.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
+	st := servertest.New(t, 5)
+	db := st.DB
+	hs := httptest.NewServer(st.Server.Handler())
 	defer hs.Close()
-	secret, digest := server.NewToken()
-	if _, err := db.CreateToken(t.Context(), "admin", api.RoleAdmin, digest, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	secret := st.Token(api.RoleAdmin, "admin")
 	now := time.Now()
 	if _, _, err := db.AddDecisions(t.Context(), []api.Decision{
 		{Value: netip.MustParsePrefix("203.0.113.45/32"), Origin: "manual", Reason: "ticket 4711", Author: "admin", Expires: now.Add(time.Hour)},
